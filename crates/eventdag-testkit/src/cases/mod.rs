@@ -1,0 +1,8 @@
+//! The conformance cases, by area. Each takes a fresh, empty store.
+
+pub mod append;
+pub mod batch;
+pub mod concurrency;
+pub mod queries;
+pub mod signals;
+pub mod walks;

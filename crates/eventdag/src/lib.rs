@@ -1,0 +1,59 @@
+//! EventDag core: the data model, the [`EventDag`] trait, [`Effect`] and
+//! [`ErrorEffect`], the append rules and hash chain every backend shares,
+//! and [`MemoryDag`], the in-memory reference store.
+//!
+//! Backends live in their own crates (`eventdag-lmdb`,
+//! `eventdag-postgres`, `eventdag-tiered`) and implement [`EventDag`] and
+//! [`DagStore`]; [`EventDagExt`] adds conveniences to all of them.
+//!
+//! ```
+//! use eventdag::{EventDag, EventDagExt, EventKind, MemoryDag, DEFAULT_TENANT};
+//! use serde_json::json;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let dag = MemoryDag::new();
+//! let root = dag.append_root(DEFAULT_TENANT, EventKind::DATA, json!({"step": "plan"})).await.ok().unwrap();
+//! let child = dag.append_child(root.id(), EventKind::NOTE, json!({"step": "act"})).await.ok().unwrap();
+//! let ancestors = dag.walk_ancestors(child.id(), 10).await.ok().unwrap();
+//! assert_eq!(ancestors.iter().map(|e| e.id()).collect::<Vec<_>>(), vec![child.id(), root.id()]);
+//! # });
+//! ```
+
+pub mod append_rules;
+mod dag;
+mod draft;
+mod effect;
+mod error;
+mod event;
+mod ext;
+mod flags;
+mod hash;
+mod header;
+mod id;
+mod kind;
+mod limits;
+mod memory;
+mod position;
+mod signal;
+mod store;
+pub mod walk;
+
+pub use dag::EventDag;
+pub use draft::NewEvent;
+pub use effect::Effect;
+pub use error::{sequence_conflict, ErrorClass, ErrorEffect};
+pub use event::Event;
+pub use ext::{EventDagExt, MAX_SEQUENCE_RETRIES};
+pub use flags::EventFlags;
+pub use hash::{compute_hash, EventHash};
+pub use header::{EventHeader, HEADER_BYTES};
+pub use id::{is_v7, new_event_id, now_micros, EventId, TenantId, DEFAULT_TENANT};
+pub use kind::{EventCategory, EventKind, InvalidKindType, MAX_KIND_TYPE};
+pub use limits::{capped, MAX_BATCH_EVENTS, MAX_CHAIN_EVENTS, MAX_LIMIT};
+pub use memory::MemoryDag;
+pub use position::DagPosition;
+pub use signal::{ChainState, SignalRecord, UpstreamSignal};
+pub use store::{CursorEvent, DagStore, Mismatch, StoredRecord, Verification};
+
+/// Re-exported so that backends and users name the same `async_trait`.
+pub use async_trait::async_trait;

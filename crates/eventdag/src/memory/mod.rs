@@ -1,0 +1,391 @@
+//! `MemoryDag`: the in-memory reference store. Fast, not persistent; the
+//! model the other backends are tested against.
+
+mod state;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::RwLock;
+use serde::Serialize;
+
+use crate::append_rules::{AppendLimits, ChainAdmission};
+use crate::walk::WalkDirection;
+use crate::{
+    capped, now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
+    EventDag, EventId, EventKind, SignalRecord, StoredRecord, TenantId, UpstreamSignal,
+    DEFAULT_TENANT, MAX_BATCH_EVENTS,
+};
+use state::{needs_ack, AppendOutcome, State};
+
+/// The in-memory store. Cloning shares the same store.
+pub struct MemoryDag<P> {
+    state: Arc<RwLock<State<P>>>,
+    limits: AppendLimits,
+}
+
+impl<P> Clone for MemoryDag<P> {
+    fn clone(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            limits: self.limits,
+        }
+    }
+}
+
+impl<P> Default for MemoryDag<P> {
+    fn default() -> Self {
+        Self::with_limits(AppendLimits::default())
+    }
+}
+
+impl<P> MemoryDag<P> {
+    /// An empty store with the default limits.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store with the given limits.
+    #[must_use]
+    pub fn with_limits(limits: AppendLimits) -> Self {
+        Self {
+            state: Arc::new(RwLock::new(State::default())),
+            limits,
+        }
+    }
+
+    /// Replaces the stored payload bytes of an event without updating its
+    /// hash, as disk corruption would; returns whether the event exists.
+    /// Only for tests of verification.
+    #[doc(hidden)]
+    pub fn simulate_corruption(&self, event_id: EventId, payload_bytes: Vec<u8>) -> bool {
+        match self.state.write().events.get_mut(&event_id) {
+            Some(stored) => {
+                stored.payload_bytes = payload_bytes;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn retry_effect<T>(admission: ChainAdmission) -> Effect<T> {
+    match admission {
+        ChainAdmission::RetryAfter { after, reason } => Effect::Retry {
+            after,
+            attempt: 1,
+            max_attempts: 0,
+            reason,
+        },
+        ChainAdmission::Open => Effect::Err(ErrorEffect::Incomplete {
+            message: "open chain reported as retry".into(),
+        }),
+    }
+}
+
+#[async_trait]
+impl<P> EventDag for MemoryDag<P>
+where
+    P: Serialize + Clone + Send + Sync + 'static,
+{
+    type Payload = P;
+
+    async fn append(&self, event: Event<P>) -> Effect<EventId> {
+        let outcome = self.state.write().append(event, self.limits, now_micros());
+        match outcome {
+            Ok(AppendOutcome::Inserted(id) | AppendOutcome::AlreadyStored(id)) => Effect::Ok(id),
+            Ok(AppendOutcome::Retry(admission)) => retry_effect(admission),
+            Err(error) => Effect::Err(error),
+        }
+    }
+
+    async fn read(&self, event_id: EventId) -> Effect<Event<P>> {
+        self.state
+            .read()
+            .get(event_id)
+            .map(|stored| stored.event.clone())
+            .into()
+    }
+
+    async fn walk_ancestors(&self, from: EventId, limit: usize) -> Effect<Vec<Event<P>>> {
+        let state = self.state.read();
+        state
+            .walk_ids(from, capped(limit), WalkDirection::Ancestors)
+            .map(|ids| state.events_of(ids))
+            .into()
+    }
+
+    async fn walk_descendants(&self, from: EventId, limit: usize) -> Effect<Vec<Event<P>>> {
+        let state = self.state.read();
+        state
+            .walk_ids(from, capped(limit), WalkDirection::Descendants)
+            .map(|ids| state.events_of(ids))
+            .into()
+    }
+
+    async fn signal_upstream(&self, from: EventId, signal: UpstreamSignal) -> Effect<()> {
+        self.state.write().signal(from, signal, now_micros()).into()
+    }
+
+    async fn find_correlation_chain(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Effect<Vec<Event<P>>> {
+        let state = self.state.read();
+        Effect::Ok(state.events_of(state.chain_ids(tenant_id, correlation_id)))
+    }
+
+    async fn next_position(&self, parent: Option<EventId>, lane: u32) -> Effect<DagPosition> {
+        let state = self.state.read();
+        let (tenant_id, depth) = match parent {
+            None => (DEFAULT_TENANT, 0),
+            Some(parent) => match state.get(parent) {
+                Ok(stored) => (
+                    stored.event.tenant_id,
+                    stored.event.header.position.depth + 1,
+                ),
+                Err(error) => return Effect::Err(error),
+            },
+        };
+        Effect::Ok(DagPosition::new(
+            depth,
+            lane,
+            state.next_free(tenant_id, lane),
+        ))
+    }
+
+    async fn find_by_kind(
+        &self,
+        kind: EventKind,
+        min_depth: u32,
+        max_depth: u32,
+        limit: usize,
+    ) -> Effect<Vec<Event<P>>> {
+        let state = self.state.read();
+        let ids = state
+            .by_kind
+            .range((kind, min_depth, 0, 0, TenantId::nil(), EventId::nil())..)
+            .take_while(|key| key.0 == kind && key.1 <= max_depth)
+            .map(|key| key.5)
+            .take(capped(limit));
+        Effect::Ok(state.events_of(ids.collect::<Vec<_>>()))
+    }
+
+    async fn acknowledge(&self, event_id: EventId, send_upstream: bool) -> Effect<()> {
+        let mut state = self.state.write();
+        match state.acknowledge(event_id) {
+            Ok(true) if send_upstream => state
+                .signal(event_id, UpstreamSignal::Ack { event_id }, now_micros())
+                .into(),
+            Ok(_) => Effect::Ok(()),
+            Err(error) => Effect::Err(error),
+        }
+    }
+
+    async fn unacknowledged(&self, limit: usize) -> Effect<Vec<Event<P>>> {
+        let state = self.state.read();
+        let ids: Vec<EventId> = state
+            .unacked
+            .iter()
+            .map(|(_, id)| *id)
+            .take(capped(limit))
+            .collect();
+        Effect::Ok(state.events_of(ids))
+    }
+
+    async fn find_by_kind_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        kind: EventKind,
+        min_depth: u32,
+        max_depth: u32,
+        limit: usize,
+    ) -> Effect<Vec<Event<P>>> {
+        let state = self.state.read();
+        let ids: Vec<EventId> = state
+            .by_kind
+            .range((kind, min_depth, 0, 0, TenantId::nil(), EventId::nil())..)
+            .take_while(|key| key.0 == kind && key.1 <= max_depth)
+            .filter(|key| key.4 == tenant_id)
+            .map(|key| key.5)
+            .take(capped(limit))
+            .collect();
+        Effect::Ok(state.events_of(ids))
+    }
+}
+
+#[async_trait]
+impl<P> DagStore for MemoryDag<P>
+where
+    P: Serialize + Clone + Send + Sync + 'static,
+{
+    async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+        if events.len() > MAX_BATCH_EVENTS {
+            return Effect::Err(ErrorEffect::invalid(
+                "events",
+                format!(
+                    "a batch of {} events is too large; at most {MAX_BATCH_EVENTS} are accepted",
+                    events.len()
+                ),
+            ));
+        }
+        let now = now_micros();
+        let mut state = self.state.write();
+        let mut inserted = Vec::new();
+        let mut ids = Vec::with_capacity(events.len());
+        let mut failure = None;
+        for event in events {
+            match state.append(event, self.limits, now) {
+                Ok(AppendOutcome::Inserted(id)) => {
+                    inserted.push(id);
+                    ids.push(id);
+                }
+                Ok(AppendOutcome::AlreadyStored(id)) => ids.push(id),
+                Ok(AppendOutcome::Retry(admission)) => {
+                    failure = Some(retry_effect(admission));
+                    break;
+                }
+                Err(error) => {
+                    failure = Some(Effect::Err(error));
+                    break;
+                }
+            }
+        }
+        match failure {
+            None => Effect::Ok(ids),
+            Some(effect) => {
+                for id in inserted.into_iter().rev() {
+                    state.remove_last_inserted(id);
+                }
+                effect
+            }
+        }
+    }
+
+    async fn next_position_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        parent: Option<EventId>,
+        lane: u32,
+    ) -> Effect<DagPosition> {
+        let state = self.state.read();
+        let depth = match parent {
+            None => 0,
+            Some(parent) => match state.get(parent) {
+                Ok(stored) if stored.event.tenant_id == tenant_id => {
+                    stored.event.header.position.depth + 1
+                }
+                _ => return Effect::Err(ErrorEffect::NotFound { event_id: parent }),
+            },
+        };
+        Effect::Ok(DagPosition::new(
+            depth,
+            lane,
+            state.next_free(tenant_id, lane),
+        ))
+    }
+
+    async fn unacknowledged_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        limit: usize,
+    ) -> Effect<Vec<Event<P>>> {
+        let state = self.state.read();
+        let ids: Vec<EventId> = state
+            .unacked
+            .iter()
+            .map(|(_, id)| *id)
+            .filter(|id| {
+                state.events.get(id).is_some_and(|stored| {
+                    stored.event.tenant_id == tenant_id && needs_ack(stored.event.header.flags)
+                })
+            })
+            .take(capped(limit))
+            .collect();
+        Effect::Ok(state.events_of(ids))
+    }
+
+    async fn signals_of(&self, event_id: EventId, limit: usize) -> Effect<Vec<SignalRecord>> {
+        self.state.read().signals_of(event_id, capped(limit)).into()
+    }
+
+    async fn signals_after(
+        &self,
+        tenant_id: TenantId,
+        after: u64,
+        limit: usize,
+    ) -> Effect<Vec<SignalRecord>> {
+        let state = self.state.read();
+        let signals = state.tenants.get(&tenant_id).map_or_else(Vec::new, |log| {
+            log.signals
+                .iter()
+                .skip(usize::try_from(after).unwrap_or(usize::MAX))
+                .take(capped(limit))
+                .cloned()
+                .collect()
+        });
+        Effect::Ok(signals)
+    }
+
+    async fn events_after(
+        &self,
+        tenant_id: TenantId,
+        after: u64,
+        limit: usize,
+    ) -> Effect<Vec<CursorEvent<P>>> {
+        let state = self.state.read();
+        let Some(log) = state.tenants.get(&tenant_id) else {
+            return Effect::Ok(Vec::new());
+        };
+        let skip = usize::try_from(after).unwrap_or(usize::MAX);
+        let events = log
+            .events
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .take(capped(limit))
+            .filter_map(|(index, id)| {
+                state.events.get(id).map(|stored| CursorEvent {
+                    cursor: index as u64 + 1,
+                    event: stored.event.clone(),
+                })
+            })
+            .collect();
+        Effect::Ok(events)
+    }
+
+    async fn chain_state(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Effect<ChainState> {
+        Effect::Ok(
+            self.state
+                .read()
+                .chains
+                .get(&(tenant_id, correlation_id))
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+
+    async fn stored_record(&self, event_id: EventId) -> Effect<StoredRecord> {
+        self.state.read().record(event_id).into()
+    }
+
+    async fn chain_records(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Effect<Vec<StoredRecord>> {
+        let state = self.state.read();
+        state
+            .chain_ids(tenant_id, correlation_id)
+            .into_iter()
+            .map(|id| state.record(id))
+            .collect::<Result<Vec<_>, _>>()
+            .into()
+    }
+}
