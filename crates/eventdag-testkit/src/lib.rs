@@ -61,6 +61,8 @@ macro_rules! conformance_suite {
             walks::descendants_limit_and_zero,
             walks::descendants_of_leaf_and_unknown,
             walks::huge_limit_is_capped,
+            tenants::tenants_are_created_once_and_listed,
+            tenants::api_keys_are_stored_found_and_revoked,
             queries::correlation_chain_in_topological_order,
             queries::correlation_chain_unknown_is_empty,
             queries::correlation_chain_is_tenant_isolated,

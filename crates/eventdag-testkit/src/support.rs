@@ -3,14 +3,14 @@
 
 use eventdag::{
     DagPosition, DagStore, Effect, ErrorEffect, Event, EventDag, EventFlags, EventHeader, EventId,
-    EventKind, TenantId,
+    EventKind, TenantId, TenantStore,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// The store type every case takes.
-pub trait Store: DagStore<Payload = Value> + 'static {}
-impl<S: DagStore<Payload = Value> + 'static> Store for S {}
+/// The store type every case takes: events and the tenant registry.
+pub trait Store: DagStore<Payload = Value> + TenantStore + 'static {}
+impl<S: DagStore<Payload = Value> + TenantStore + 'static> Store for S {}
 
 /// A second tenant for isolation cases.
 pub const TENANT_B: TenantId = Uuid::from_u128(0x0b0b_0b0b_0000_4000_8000_0000_0000_000b);

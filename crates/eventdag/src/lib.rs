@@ -36,6 +36,7 @@ mod memory;
 mod position;
 mod signal;
 mod store;
+mod tenants;
 pub mod walk;
 
 pub use dag::EventDag;
@@ -54,6 +55,7 @@ pub use memory::MemoryDag;
 pub use position::DagPosition;
 pub use signal::{ChainState, SignalRecord, UpstreamSignal};
 pub use store::{CursorEvent, DagStore, Mismatch, StoredRecord, Verification};
+pub use tenants::{ApiKeyRecord, TenantRecord, TenantStore};
 
 /// Re-exported so that backends and users name the same `async_trait`.
 pub use async_trait::async_trait;

@@ -116,6 +116,10 @@ pub trait DagStore: EventDag {
     async fn chain_state(&self, tenant_id: TenantId, correlation_id: EventId)
         -> Effect<ChainState>;
 
+    /// Checks that the storage answers (for health checks): `Ok` when a
+    /// read round trip succeeds, an operational error otherwise.
+    async fn check_health(&self) -> Effect<()>;
+
     /// The event exactly as stored, payload undecoded.
     async fn stored_record(&self, event_id: EventId) -> Effect<StoredRecord>;
 

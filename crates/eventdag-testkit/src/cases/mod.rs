@@ -5,4 +5,5 @@ pub mod batch;
 pub mod concurrency;
 pub mod queries;
 pub mod signals;
+pub mod tenants;
 pub mod walks;

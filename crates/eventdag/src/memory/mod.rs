@@ -2,6 +2,7 @@
 //! model the other backends are tested against.
 
 mod state;
+mod tenants;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use state::{needs_ack, AppendOutcome, State};
 /// The in-memory store. Cloning shares the same store.
 pub struct MemoryDag<P> {
     state: Arc<RwLock<State<P>>>,
+    registry: Arc<RwLock<tenants::Registry>>,
     limits: AppendLimits,
 }
 
@@ -28,6 +30,7 @@ impl<P> Clone for MemoryDag<P> {
     fn clone(&self) -> Self {
         Self {
             state: Arc::clone(&self.state),
+            registry: Arc::clone(&self.registry),
             limits: self.limits,
         }
     }
@@ -51,6 +54,7 @@ impl<P> MemoryDag<P> {
     pub fn with_limits(limits: AppendLimits) -> Self {
         Self {
             state: Arc::new(RwLock::new(State::default())),
+            registry: Arc::default(),
             limits,
         }
     }
@@ -369,6 +373,10 @@ where
                 .cloned()
                 .unwrap_or_default(),
         )
+    }
+
+    async fn check_health(&self) -> Effect<()> {
+        Effect::Ok(())
     }
 
     async fn stored_record(&self, event_id: EventId) -> Effect<StoredRecord> {
