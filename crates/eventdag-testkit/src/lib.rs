@@ -9,6 +9,7 @@
 //! ```
 //!
 //! Test code: panics are how a case fails.
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod cases;

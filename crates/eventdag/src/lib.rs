@@ -18,6 +18,7 @@
 //! assert_eq!(ancestors.iter().map(|e| e.id()).collect::<Vec<_>>(), vec![child.id(), root.id()]);
 //! # });
 //! ```
+#![forbid(unsafe_code)]
 
 pub mod append_rules;
 mod dag;
