@@ -191,6 +191,23 @@ impl ErrorEffect {
         }
     }
 
+    /// The event the error is about, when it names one.
+    #[must_use]
+    pub fn event_id(&self) -> Option<EventId> {
+        match self {
+            Self::NotFound { event_id }
+            | Self::ParentNotFound { event_id, .. }
+            | Self::TenantMismatch { event_id, .. }
+            | Self::InvalidDepth { event_id, .. }
+            | Self::SequenceConflict { event_id, .. }
+            | Self::IdConflict { event_id, .. }
+            | Self::ChainCancelled { event_id, .. }
+            | Self::PayloadTooLarge { event_id, .. } => Some(*event_id),
+            Self::Corruption { event_id, .. } => *event_id,
+            _ => None,
+        }
+    }
+
     /// Shorthand for [`ErrorEffect::InvalidInput`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::InvalidInput {

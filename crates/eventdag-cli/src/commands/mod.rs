@@ -1,0 +1,49 @@
+//! The subcommands that work on any store.
+
+mod append;
+mod bench;
+mod export;
+mod import;
+mod query;
+mod verify;
+
+use std::io::Write;
+
+use eventdag::{DagStore, TenantStore};
+use serde_json::Value;
+
+use crate::args::Command;
+
+pub(crate) use bench::run_bench;
+
+/// What every command needs of a store.
+pub(crate) trait CliStore: DagStore<Payload = Value> + TenantStore + 'static {}
+impl<S: DagStore<Payload = Value> + TenantStore + 'static> CliStore for S {}
+
+/// Runs a store command, writing results to `out`.
+pub(crate) async fn run<S: CliStore>(
+    store: &S,
+    command: Command,
+    pretty: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Append(args) => append::run(store, args, pretty, out).await,
+        Command::Get { id } => query::get(store, id, pretty, out).await,
+        Command::Ancestors(walk) => query::ancestors(store, walk, pretty, out).await,
+        Command::Descendants(walk) => query::descendants(store, walk, pretty, out).await,
+        Command::Chain {
+            correlation_id,
+            tenant,
+        } => query::chain(store, tenant, correlation_id, pretty, out).await,
+        Command::Ack { id, upstream } => query::ack(store, id, upstream, out).await,
+        Command::Unacked { limit, tenant } => {
+            query::unacked(store, tenant, limit, pretty, out).await
+        }
+        Command::Signal { id, signal } => query::signal(store, id, signal.as_deref(), out).await,
+        Command::Verify(args) => verify::run(store, args, out).await,
+        Command::Export(args) => export::run(store, args, out).await,
+        Command::Import(args) => import::run(store, args, out).await,
+        Command::Bench(args) => run_bench(store, args, out).await,
+    }
+}

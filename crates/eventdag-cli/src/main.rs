@@ -1,0 +1,45 @@
+//! `eventdag`: the command-line program of EventDag. With no store named
+//! it works on the embedded LMDB store in `./eventdag-data` (or
+//! `$EVENTDAG_DATA`).
+
+mod args;
+mod commands;
+mod output;
+mod store_spec;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use eventdag::MemoryDag;
+use serde_json::Value;
+
+use args::Cli;
+use store_spec::StoreSpec;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let spec = StoreSpec::from_args(&cli.store)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match spec {
+        StoreSpec::Memory => {
+            let store = MemoryDag::<Value>::new();
+            commands::run(&store, cli.command, cli.pretty, &mut out).await?;
+        }
+        other => anyhow::bail!("store {other:?} is not available in this build yet"),
+    }
+    out.flush()?;
+    Ok(())
+}
