@@ -2,6 +2,8 @@
 //! walk of depth 1,000 and a correlation chain of 1,000 events.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::collections::{HashMap, HashSet};
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use eventdag::{
     DagPosition, EventDag, EventDagExt, EventFlags, EventHeader, EventKind, MemoryDag,
@@ -87,6 +89,43 @@ fn benches(c: &mut Criterion) {
                 .ok()
                 .unwrap();
             assert_eq!(chain.len(), DEPTH);
+        });
+    });
+    // Baselines in the same run: the least work a read or a walk must do,
+    // on a plain HashMap of the same events (clone on read, naive
+    // breadth-first walk then sort).
+    let plain: HashMap<Uuid, eventdag::Event<Value>> = rt
+        .block_on(dag.walk_ancestors(tip, DEPTH))
+        .ok()
+        .unwrap()
+        .into_iter()
+        .map(|event| (event.id(), event))
+        .collect();
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("baseline_hashmap_read", |b| {
+        b.iter(|| {
+            next = (next + 1) % ids.len();
+            plain.get(&ids[next]).cloned().unwrap()
+        });
+    });
+    group.throughput(Throughput::Elements(DEPTH as u64));
+    group.bench_function("baseline_hashmap_bfs_ancestors_1000", |b| {
+        b.iter(|| {
+            let mut seen = HashSet::from([tip]);
+            let mut queue = vec![tip];
+            let mut out = Vec::new();
+            while let Some(id) = queue.pop() {
+                let event = plain.get(&id).unwrap();
+                out.push(event.clone());
+                for parent in &event.parents {
+                    if seen.insert(*parent) {
+                        queue.push(*parent);
+                    }
+                }
+            }
+            out.sort_by_key(|e| std::cmp::Reverse(e.header.position));
+            assert_eq!(out.len(), DEPTH);
+            out
         });
     });
     group.bench_function("build_line_1000", |b| {
