@@ -1,0 +1,123 @@
+//! The SQL of the read paths, in one place so that docs/storage-postgres.md
+//! can quote it and reviewers can check each against its index.
+
+use std::sync::LazyLock;
+
+use crate::codec::EVENT_COLUMNS;
+
+/// The event with id `$1`, through the id directory.
+pub(crate) static READ: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM eventdag_event_ids i \
+         JOIN eventdag_events e ON e.tenant_id = i.tenant_id AND e.event_id = i.event_id \
+         WHERE i.event_id = $1"
+    )
+});
+
+/// The recursive part shared by both walks: `walk(event_id)` holds `$1`
+/// and everything reachable from it, each once (`UNION`, not `UNION ALL`:
+/// a diamond reaches its root twice). `{step}` names the next ids of a
+/// node `w`.
+fn walk(step: &str, order: &str) -> String {
+    format!(
+        "WITH RECURSIVE start AS (SELECT tenant_id FROM eventdag_event_ids WHERE event_id = $1), \
+         walk(event_id) AS ( \
+           SELECT $1::uuid FROM start \
+           UNION \
+           {step} \
+         ) \
+         SELECT {EVENT_COLUMNS} FROM walk w \
+         JOIN eventdag_events e ON e.tenant_id = (SELECT tenant_id FROM start) AND e.event_id = w.event_id \
+         ORDER BY {order} LIMIT $2"
+    )
+}
+
+/// `$1` and its ancestors, most recent first, at most `$2`: one query,
+/// following the ordered `parents` array of each row.
+pub(crate) static ANCESTORS: LazyLock<String> = LazyLock::new(|| {
+    walk(
+        "SELECT p.parent_id FROM walk w \
+         JOIN eventdag_events e ON e.tenant_id = (SELECT tenant_id FROM start) AND e.event_id = w.event_id \
+         CROSS JOIN LATERAL unnest(e.parents) AS p(parent_id)",
+        "e.depth DESC, e.lane DESC, e.sequence DESC",
+    )
+});
+
+/// `$1` and its descendants, oldest first, at most `$2`: one query,
+/// following `eventdag_edges`.
+pub(crate) static DESCENDANTS: LazyLock<String> = LazyLock::new(|| {
+    walk(
+        "SELECT c.child_id FROM walk w \
+         JOIN eventdag_edges c ON c.tenant_id = (SELECT tenant_id FROM start) AND c.parent_id = w.event_id",
+        "e.depth ASC, e.lane ASC, e.sequence ASC",
+    )
+});
+
+/// Chain `$2` of tenant `$1` in topological order, at most `$3`.
+pub(crate) static CHAIN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM eventdag_events e \
+         WHERE e.tenant_id = $1 AND e.correlation_id = $2 \
+         ORDER BY e.depth, e.lane, e.sequence LIMIT $3"
+    )
+});
+
+/// Events of kind `$1` with depth in `$2..=$3`, at most `$4`, all tenants.
+pub(crate) static BY_KIND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM eventdag_events e \
+         WHERE e.kind = $1 AND e.depth BETWEEN $2 AND $3 \
+         ORDER BY e.depth, e.lane, e.sequence, e.tenant_id LIMIT $4"
+    )
+});
+
+/// [`BY_KIND`] within tenant `$5`.
+pub(crate) static BY_KIND_FOR_TENANT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM eventdag_events e \
+         WHERE e.tenant_id = $5 AND e.kind = $1 AND e.depth BETWEEN $2 AND $3 \
+         ORDER BY e.depth, e.lane, e.sequence LIMIT $4"
+    )
+});
+
+/// The acknowledgment queue, oldest first, at most `$1` (the predicate is
+/// the partial index's).
+pub(crate) static UNACKED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM eventdag_events e WHERE (e.flags & 17) = 1 \
+         ORDER BY e.ts, e.event_id LIMIT $1"
+    )
+});
+
+/// [`UNACKED`] within tenant `$2`.
+pub(crate) static UNACKED_FOR_TENANT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM eventdag_events e WHERE e.tenant_id = $2 AND (e.flags & 17) = 1 \
+         ORDER BY e.ts, e.event_id LIMIT $1"
+    )
+});
+
+/// Tenant `$1`'s events after cursor `$2`, in commit order, at most `$3`.
+pub(crate) static EVENTS_AFTER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {EVENT_COLUMNS} FROM eventdag_events e \
+         WHERE e.tenant_id = $1 AND e.log_cursor > $2 \
+         ORDER BY e.log_cursor LIMIT $3"
+    )
+});
+
+/// A parent's tenant and depth and the next free sequence of lane `$2` in
+/// that tenant.
+pub(crate) const PARENT_POSITION: &str = "\
+SELECT e.tenant_id, e.depth, \
+       (SELECT l.next_sequence FROM eventdag_lanes l WHERE l.tenant_id = e.tenant_id AND l.lane = $2) \
+FROM eventdag_event_ids i \
+JOIN eventdag_events e ON e.tenant_id = i.tenant_id AND e.event_id = i.event_id \
+WHERE i.event_id = $1";
+
+/// The next free sequence of lane `$2` of tenant `$1`.
+pub(crate) const LANE_NEXT: &str =
+    "SELECT next_sequence FROM eventdag_lanes WHERE tenant_id = $1 AND lane = $2";
+
+/// The tenant of event `$1`.
+pub(crate) const TENANT_OF: &str = "SELECT tenant_id FROM eventdag_event_ids WHERE event_id = $1";
