@@ -1,0 +1,319 @@
+//! `LmdbDag::check_consistency`: every index entry points to an existing
+//! event with the fields the entry encodes, and every event is in every
+//! index it belongs in (what `eventdag verify` runs besides the hashes).
+
+use std::collections::{HashMap, HashSet};
+
+use eventdag::{Effect, EventId, TenantId};
+use heed::RoTxn;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+
+use crate::fail::Fail;
+use crate::keys::{self, be_u32, be_u64, position_at, uuid_at, COMMIT_COUNTER};
+use crate::read;
+use crate::record::RecordView;
+use crate::schema::{Db, Dbs};
+use crate::write_event::needs_ack;
+use crate::LmdbDag;
+
+/// The most problems a report lists (the count is always exact).
+pub const MAX_REPORTED_PROBLEMS: usize = 100;
+
+/// What [`LmdbDag::check_consistency`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyReport {
+    /// Events checked.
+    pub events: u64,
+    /// Index entries checked.
+    pub index_entries: u64,
+    /// How many problems were found.
+    pub problem_count: u64,
+    /// The first [`MAX_REPORTED_PROBLEMS`] problems, each naming the event
+    /// or entry and what is wrong.
+    pub problems: Vec<String>,
+}
+
+impl ConsistencyReport {
+    /// Whether no problem was found.
+    #[must_use]
+    pub fn is_consistent(&self) -> bool {
+        self.problem_count == 0
+    }
+
+    fn problem(&mut self, message: String) {
+        self.problem_count += 1;
+        if self.problems.len() < MAX_REPORTED_PROBLEMS {
+            self.problems.push(message);
+        }
+    }
+}
+
+impl<P> LmdbDag<P>
+where
+    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// Checks every event against every index, in one read transaction (a
+    /// consistent snapshot; writes go on meanwhile). Reads the whole store:
+    /// linear in its size.
+    pub async fn check_consistency(&self) -> Effect<ConsistencyReport> {
+        self.read_blocking("check_consistency", check).await
+    }
+}
+
+/// Everything derived from one event that its index entries must match.
+struct Expected {
+    keys: Vec<(&'static str, Vec<u8>)>,
+}
+
+fn expected_keys(view: &RecordView<'_>) -> Expected {
+    let header = view.header();
+    let (id, tenant, position) = (header.event_id, view.tenant_id(), header.position);
+    let mut keys = vec![
+        (
+            "correlation",
+            keys::correlation(&tenant, &header.correlation_id, position, &id),
+        ),
+        (
+            "by_kind",
+            keys::by_kind(header.event_kind, position, &tenant, &id),
+        ),
+        (
+            "tenant_kind",
+            keys::tenant_kind(&tenant, header.event_kind, position, &id),
+        ),
+    ];
+    if needs_ack(header.flags) {
+        keys.push(("unacked", keys::unacked(header.timestamp, &id)));
+        keys.push((
+            "tenant_unacked",
+            keys::tenant_unacked(&tenant, header.timestamp, &id),
+        ));
+    }
+    for parent in view.parents() {
+        keys.push(("children", keys::child(&parent, &id)));
+    }
+    Expected { keys }
+}
+
+fn db_named<'d>(dbs: &'d Dbs, name: &str) -> &'d Db {
+    match name {
+        "correlation" => &dbs.correlation,
+        "by_kind" => &dbs.by_kind,
+        "tenant_kind" => &dbs.tenant_kind,
+        "unacked" => &dbs.unacked,
+        "tenant_unacked" => &dbs.tenant_unacked,
+        _ => &dbs.children,
+    }
+}
+
+fn check(txn: &RoTxn, dbs: &Dbs) -> Result<ConsistencyReport, Fail> {
+    let mut report = ConsistencyReport::default();
+    let mut lanes: HashMap<(TenantId, u32), Vec<u32>> = HashMap::new();
+    let mut expected_entries: HashMap<&'static str, u64> = HashMap::new();
+    let mut tenants: HashMap<EventId, TenantId> = HashMap::new();
+    for entry in dbs.events.iter(txn)? {
+        let (key, value) = entry?;
+        report.events += 1;
+        let key_id = uuid_at(key, 0).unwrap_or_default();
+        let Some(view) = RecordView::parse(value) else {
+            report.problem(format!(
+                "event {key_id}: the record is shorter than its fixed part"
+            ));
+            continue;
+        };
+        let header = view.header();
+        if header.event_id != key_id || key.len() != 16 {
+            report.problem(format!(
+                "event {key_id}: stored under a key that is not its id {}",
+                header.event_id
+            ));
+        }
+        if serde_json::from_slice::<IgnoredAny>(view.payload_bytes()).is_err() {
+            report.problem(format!("event {key_id}: the payload is not valid JSON"));
+        }
+        tenants.insert(key_id, view.tenant_id());
+        let position = header.position;
+        lanes
+            .entry((view.tenant_id(), position.lane))
+            .or_default()
+            .push(position.sequence);
+        for (name, index_key) in expected_keys(&view).keys {
+            *expected_entries.entry(name).or_default() += 1;
+            if db_named(dbs, name).get(txn, &index_key)?.is_none() {
+                report.problem(format!("event {key_id}: missing from index {name}"));
+            }
+        }
+    }
+    for name in [
+        "correlation",
+        "by_kind",
+        "tenant_kind",
+        "unacked",
+        "tenant_unacked",
+        "children",
+    ] {
+        let mut found = 0u64;
+        for entry in db_named(dbs, name).iter(txn)? {
+            let (key, value) = entry?;
+            found += 1;
+            report.index_entries += 1;
+            check_entry(txn, dbs, name, key, value, &mut report)?;
+        }
+        let expected = expected_entries.get(name).copied().unwrap_or(0);
+        if found != expected {
+            report.problem(format!(
+                "index {name} has {found} entries, the events imply {expected}"
+            ));
+        }
+    }
+    check_lanes(txn, dbs, &lanes, &mut report)?;
+    check_commit_log(txn, dbs, &tenants, &mut report)?;
+    check_signals(txn, dbs, &tenants, &mut report)?;
+    Ok(report)
+}
+
+fn check_entry(
+    txn: &RoTxn,
+    dbs: &Dbs,
+    name: &str,
+    key: &[u8],
+    value: &[u8],
+    report: &mut ConsistencyReport,
+) -> Result<(), Fail> {
+    let id = key
+        .len()
+        .checked_sub(16)
+        .and_then(|at| uuid_at(key, at))
+        .unwrap_or_default();
+    let Some(view) = read::view(txn, dbs, &id).ok().flatten() else {
+        report.problem(format!(
+            "index {name}: entry names event {id}, which is not stored"
+        ));
+        return Ok(());
+    };
+    if !expected_keys(&view)
+        .keys
+        .iter()
+        .any(|(n, k)| *n == name && k == key)
+    {
+        report.problem(format!(
+            "index {name}: entry for event {id} does not match the event"
+        ));
+    }
+    if name == "children" && position_at(value, 0) != Some(view.header().position) {
+        report.problem(format!(
+            "index children: entry for event {id} has a stale position"
+        ));
+    }
+    Ok(())
+}
+
+fn check_lanes(
+    txn: &RoTxn,
+    dbs: &Dbs,
+    lanes: &HashMap<(TenantId, u32), Vec<u32>>,
+    report: &mut ConsistencyReport,
+) -> Result<(), Fail> {
+    for ((tenant, lane), sequences) in lanes {
+        let mut sorted = sequences.clone();
+        sorted.sort_unstable();
+        let gapless = sorted
+            .iter()
+            .zip(0u32..)
+            .all(|(seq, expected)| *seq == expected);
+        if !gapless {
+            report.problem(format!(
+                "tenant {tenant} lane {lane}: sequences are not 0..n without gaps"
+            ));
+        }
+        let next = read::next_free(txn, dbs, tenant, *lane)?;
+        if usize::try_from(next).ok() != Some(sorted.len()) {
+            report.problem(format!(
+                "tenant {tenant} lane {lane}: next free sequence is {next}, {} events are stored",
+                sorted.len()
+            ));
+        }
+    }
+    let mut counted = 0usize;
+    for entry in dbs.lanes.iter(txn)? {
+        let (key, value) = entry?;
+        counted += 1;
+        report.index_entries += 1;
+        let tenant = uuid_at(key, 0).unwrap_or_default();
+        let lane = be_u32(key, 16).unwrap_or_default();
+        if !lanes.contains_key(&(tenant, lane)) && be_u32(value, 0) != Some(0) {
+            report.problem(format!(
+                "tenant {tenant} lane {lane}: a lane counter without events"
+            ));
+        }
+    }
+    if counted < lanes.len() {
+        report.problem(format!(
+            "{} lanes have events but only {counted} have counters",
+            lanes.len()
+        ));
+    }
+    Ok(())
+}
+
+fn check_commit_log(
+    txn: &RoTxn,
+    dbs: &Dbs,
+    tenants: &HashMap<EventId, TenantId>,
+    report: &mut ConsistencyReport,
+) -> Result<(), Fail> {
+    let mut seen = HashSet::new();
+    for entry in dbs.commit_log.iter(txn)? {
+        let (key, value) = entry?;
+        report.index_entries += 1;
+        let tenant = uuid_at(key, 0).unwrap_or_default();
+        let cursor = be_u64(key, 16).unwrap_or_default();
+        let id = uuid_at(value, 0).unwrap_or_default();
+        if tenants.get(&id) != Some(&tenant) {
+            report.problem(format!("commit log of tenant {tenant}: cursor {cursor} names event {id}, not a stored event of that tenant"));
+        }
+        if !seen.insert(id) {
+            report.problem(format!("commit log: event {id} appears twice"));
+        }
+        if cursor > read::counter(txn, dbs, COMMIT_COUNTER, &tenant)? {
+            report.problem(format!(
+                "commit log of tenant {tenant}: cursor {cursor} is past the counter"
+            ));
+        }
+    }
+    for id in tenants.keys().filter(|id| !seen.contains(*id)) {
+        report.problem(format!("event {id}: missing from the commit log"));
+    }
+    Ok(())
+}
+
+fn check_signals(
+    txn: &RoTxn,
+    dbs: &Dbs,
+    tenants: &HashMap<EventId, TenantId>,
+    report: &mut ConsistencyReport,
+) -> Result<(), Fail> {
+    for entry in dbs.signal_index.iter(txn)? {
+        let (key, _) = entry?;
+        report.index_entries += 1;
+        let id = uuid_at(key, 0).unwrap_or_default();
+        let sequence = be_u64(key, 16).unwrap_or_default();
+        let Some(tenant) = tenants.get(&id) else {
+            report.problem(format!(
+                "signal index: entry names event {id}, which is not stored"
+            ));
+            continue;
+        };
+        if dbs
+            .signals
+            .get(txn, &keys::tenant_seq(tenant, sequence))?
+            .is_none()
+        {
+            report.problem(format!(
+                "signal index: event {id} names signal {sequence}, which is not stored"
+            ));
+        }
+    }
+    Ok(())
+}

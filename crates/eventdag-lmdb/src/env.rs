@@ -1,0 +1,104 @@
+//! Opening the LMDB environment and growing its map: the crate's only
+//! `unsafe` code, each call with the conditions that make it sound.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use heed::{Env, EnvFlags, EnvOpenOptions, WithoutTls};
+use rustix::fs::{flock, FlockOperation};
+
+use crate::error::LmdbError;
+use crate::options::{LmdbOptions, SyncMode};
+use crate::schema::{Dbs, DATABASES, FORMAT_VERSION};
+
+/// Map sizes are rounded up to this, a multiple of every common page size.
+const MAP_GRANULE: usize = 64 * 1024;
+
+/// Name of the advisory lock file inside the data directory.
+pub(crate) const LOCK_FILE: &str = "eventdag.lock";
+
+/// An open environment, its databases and the held directory lock.
+pub(crate) struct Opened {
+    pub(crate) env: Env<WithoutTls>,
+    pub(crate) dbs: Dbs,
+    pub(crate) lock: File,
+}
+
+/// Rounds `bytes` up to the map granule.
+pub(crate) fn round_map_size(bytes: usize) -> usize {
+    bytes
+        .max(MAP_GRANULE)
+        .div_ceil(MAP_GRANULE)
+        .saturating_mul(MAP_GRANULE)
+}
+
+/// Takes the directory lock, opens the environment, clears reader slots
+/// left by killed processes and checks the format.
+pub(crate) fn open(path: &Path, options: &LmdbOptions) -> Result<Opened, LmdbError> {
+    let io = |source| LmdbError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(io)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path.join(LOCK_FILE))
+        .map_err(io)?;
+    if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Err(LmdbError::Locked {
+            path: path.to_path_buf(),
+        });
+    }
+    let heed_error = |error| LmdbError::from_heed(path.to_path_buf(), error);
+    let env = open_env(path, options).map_err(heed_error)?;
+    env.clear_stale_readers().map_err(heed_error)?;
+    match Dbs::create(&env).map_err(heed_error)? {
+        Ok(dbs) => Ok(Opened { env, dbs, lock }),
+        Err(found) => Err(LmdbError::IncompatibleFormat {
+            path: PathBuf::from(path),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+    }
+}
+
+#[allow(unsafe_code)]
+fn open_env(path: &Path, options: &LmdbOptions) -> heed::Result<Env<WithoutTls>> {
+    let mut builder = EnvOpenOptions::new().read_txn_without_tls();
+    builder
+        .map_size(round_map_size(options.map_size))
+        .max_readers(options.max_readers)
+        .max_dbs(DATABASES);
+    if options.sync_mode == SyncMode::NoSync {
+        // SAFETY: NO_SYNC only skips the fsync at commit; it changes what
+        // survives an OS crash, never the validity of the mapped memory.
+        unsafe {
+            builder.flags(EnvFlags::NO_SYNC);
+        }
+    }
+    // SAFETY: the memory map is sound as long as nothing but LMDB modifies
+    // the data file while it is mapped. `open` holds an exclusive lock on
+    // `eventdag.lock` in the same directory for the lifetime of the
+    // environment, so no other EventDag store (in this or another process)
+    // opens it; LMDB's own lock file coordinates LMDB tools; NO_LOCK is
+    // never set; and the documentation requires a local file system. heed
+    // itself refuses a second open of the same path in this process.
+    unsafe { builder.open(path) }
+}
+
+/// Sets the map size of an open environment.
+///
+/// # Safety contract (checked by the caller)
+/// No transaction of this process may be active: the caller is the writer
+/// thread (the only one that opens write transactions, none open now) and
+/// holds the store's read gate exclusively, which every read transaction
+/// holds shared for its whole life.
+#[allow(unsafe_code)]
+pub(crate) fn resize_exclusive(env: &Env<WithoutTls>, new_size: usize) -> heed::Result<()> {
+    // SAFETY: `mdb_env_set_mapsize` may be called when no transaction is
+    // active in this process; the caller guarantees it (see above).
+    unsafe { env.resize(round_map_size(new_size)) }
+}

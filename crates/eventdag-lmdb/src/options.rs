@@ -1,0 +1,141 @@
+//! `LmdbOptions`: every knob of the store with a default that a user never
+//! needs to change to get correct, durable behaviour.
+
+use std::path::Path;
+
+use eventdag::append_rules::AppendLimits;
+
+use crate::{LmdbDag, LmdbError};
+
+/// How commits reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SyncMode {
+    /// Every commit is flushed to disk (`fsync`) before `Ok` is returned:
+    /// an acknowledged write survives `kill -9` and power loss. The default.
+    #[default]
+    Durable,
+    /// Commits are not flushed (`MDB_NOSYNC`): an acknowledged write
+    /// survives `kill -9` of the process (it is in the OS page cache) but
+    /// the last commits may be lost, and the file may need recovery from a
+    /// backup, after an OS crash or power loss. Several times faster for
+    /// single appends. Off unless chosen.
+    NoSync,
+}
+
+/// Default initial map size: 1 GiB. The data file only takes the space
+/// its data needs; the map is address space.
+pub const DEFAULT_MAP_SIZE: usize = 1 << 30;
+/// Default largest map size the store grows to by itself: 1 TiB.
+pub const DEFAULT_MAX_MAP_SIZE: usize = 1 << 40;
+/// Default reader slots: 1,024 (LMDB's own default is 126).
+pub const DEFAULT_MAX_READERS: u32 = 1024;
+/// Default most queued writes committed together in one transaction.
+pub const DEFAULT_GROUP_COMMIT: usize = 64;
+
+/// Options for [`LmdbDag::open_with`].
+///
+/// ```
+/// use eventdag_lmdb::{LmdbOptions, SyncMode};
+/// let options = LmdbOptions::default().map_size(64 << 20).sync_mode(SyncMode::Durable);
+/// assert_eq!(options.get_map_size(), 64 << 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LmdbOptions {
+    pub(crate) map_size: usize,
+    pub(crate) max_map_size: usize,
+    pub(crate) max_readers: u32,
+    pub(crate) sync_mode: SyncMode,
+    pub(crate) limits: AppendLimits,
+    pub(crate) group_commit: usize,
+}
+
+impl Default for LmdbOptions {
+    fn default() -> Self {
+        Self {
+            map_size: DEFAULT_MAP_SIZE,
+            max_map_size: DEFAULT_MAX_MAP_SIZE,
+            max_readers: DEFAULT_MAX_READERS,
+            sync_mode: SyncMode::Durable,
+            limits: AppendLimits::default(),
+            group_commit: DEFAULT_GROUP_COMMIT,
+        }
+    }
+}
+
+impl LmdbOptions {
+    /// Initial size of the memory map in bytes (default
+    /// [`DEFAULT_MAP_SIZE`]); rounded up to the page size. When the map is
+    /// full the store doubles it, up to [`LmdbOptions::max_map_size`].
+    #[must_use]
+    pub fn map_size(mut self, bytes: usize) -> Self {
+        self.map_size = bytes;
+        self
+    }
+
+    /// The largest map the store grows to by itself (default
+    /// [`DEFAULT_MAX_MAP_SIZE`]). Past it, writes fail with an operational
+    /// "map full" error until the store is reopened with a larger value.
+    #[must_use]
+    pub fn max_map_size(mut self, bytes: usize) -> Self {
+        self.max_map_size = bytes;
+        self
+    }
+
+    /// Reader slots (default [`DEFAULT_MAX_READERS`]). Reads wait for a free
+    /// slot instead of failing, so this bounds concurrency, not success.
+    #[must_use]
+    pub fn max_readers(mut self, readers: u32) -> Self {
+        self.max_readers = readers.max(2);
+        self
+    }
+
+    /// How commits reach the disk (default [`SyncMode::Durable`]).
+    #[must_use]
+    pub fn sync_mode(mut self, mode: SyncMode) -> Self {
+        self.sync_mode = mode;
+        self
+    }
+
+    /// Validation limits, such as the largest payload (default
+    /// [`AppendLimits::default`]: 1 MiB).
+    #[must_use]
+    pub fn limits(mut self, limits: AppendLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The most queued writes the writer thread commits in one
+    /// transaction (default [`DEFAULT_GROUP_COMMIT`]; 1 disables group
+    /// commit). Each write is still validated on its own and a refused one
+    /// writes nothing.
+    #[must_use]
+    pub fn group_commit(mut self, writes: usize) -> Self {
+        self.group_commit = writes.max(1);
+        self
+    }
+
+    /// The initial map size.
+    #[must_use]
+    pub fn get_map_size(&self) -> usize {
+        self.map_size
+    }
+
+    /// The sync mode.
+    #[must_use]
+    pub fn get_sync_mode(&self) -> SyncMode {
+        self.sync_mode
+    }
+
+    /// Opens (creating if needed) the store in directory `path` with these
+    /// options.
+    ///
+    /// # Errors
+    /// See [`LmdbError`].
+    pub fn open<P>(self, path: impl AsRef<Path>) -> Result<LmdbDag<P>, LmdbError>
+    where
+        P: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        LmdbDag::open_with(path, self)
+    }
+}
