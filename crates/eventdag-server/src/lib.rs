@@ -1,0 +1,53 @@
+//! The HTTP/JSON server of EventDag (SPEC §7): an [`axum`] router over any
+//! store that implements [`eventdag::DagStore`] and
+//! [`eventdag::TenantStore`] with JSON payloads.
+//!
+//! [`app`] builds the router (usable without a socket, e.g. with
+//! `tower::ServiceExt::oneshot`); [`serve`] binds it, refuses a
+//! non-loopback address while no API key exists, and shuts down gracefully
+//! on SIGTERM/SIGINT. [`create_tenant`], [`create_api_key`],
+//! [`list_tenants`] and [`revoke_api_key`] manage tenants and keys for the
+//! command-line program. The routes, JSON shapes, errors and limits are
+//! described in `docs/server.md`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use eventdag::MemoryDag;
+//! use eventdag_server::{app, AppState, ServerConfig};
+//!
+//! let store = Arc::new(MemoryDag::<serde_json::Value>::new());
+//! let router: axum::Router = app(AppState::new(store, ServerConfig::default()));
+//! # drop(router);
+//! ```
+#![forbid(unsafe_code)]
+
+mod admin;
+mod auth;
+mod body;
+mod config;
+mod error;
+mod metrics;
+mod notify;
+mod openapi;
+mod query;
+mod rate_limit;
+mod router;
+mod routes;
+mod serve;
+mod state;
+mod store_ops;
+mod streams;
+mod wire;
+
+pub use admin::{
+    create_api_key, create_tenant, list_tenants, revoke_api_key, AdminError, CreatedKey,
+    CreatedTenant, KeySummary, TenantSummary,
+};
+pub use auth::{ApiKey, KEY_PREFIX_LEN, KEY_SCHEME};
+pub use config::{ServerConfig, DEFAULT_ADDR};
+pub use error::{ApiError, ServeError};
+pub use openapi::openapi_document;
+pub use router::app;
+pub use serve::{serve, serve_listener, shutdown_signal};
+pub use state::{AppState, ServerStore};
+pub use wire::{NewEventBody, PositionBody};

@@ -1,0 +1,133 @@
+//! Prometheus metrics of one server: requests and their latency per
+//! route, and the time of every store operation.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+use crate::{AppState, ServerStore};
+
+/// The registry of one [`AppState`] (not the process-global one, so that
+/// several servers in one process keep separate figures).
+pub(crate) struct Metrics {
+    registry: Registry,
+    /// `None` only if the constant metric definitions were refused, which
+    /// cannot happen with the literals below; the server then runs without
+    /// metrics instead of failing.
+    set: Option<MetricSet>,
+}
+
+struct MetricSet {
+    requests: IntCounterVec,
+    request_seconds: HistogramVec,
+    store_seconds: HistogramVec,
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
+];
+
+impl MetricSet {
+    fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "eventdag_http_requests_total",
+                "HTTP requests by method, route and status",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "eventdag_http_request_duration_seconds",
+                "HTTP request latency until the response head, by method and route",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )?;
+        let store_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "eventdag_store_operation_duration_seconds",
+                "Store operation latency by operation and outcome",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["operation", "outcome"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(request_seconds.clone()))?;
+        registry.register(Box::new(store_seconds.clone()))?;
+        Ok(Self {
+            requests,
+            request_seconds,
+            store_seconds,
+        })
+    }
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let registry = Registry::new();
+        let set = MetricSet::register(&registry)
+            .inspect_err(|error| tracing::warn!(%error, "metrics disabled"))
+            .ok();
+        Self { registry, set }
+    }
+
+    /// Records one store operation.
+    pub(crate) fn store_op(&self, operation: &str, ok: bool, elapsed: Duration) {
+        if let Some(set) = &self.set {
+            let outcome = if ok { "ok" } else { "error" };
+            set.store_seconds
+                .with_label_values(&[operation, outcome])
+                .observe(elapsed.as_secs_f64());
+        }
+    }
+
+    fn request(&self, method: &str, route: &str, status: &str, elapsed: Duration) {
+        if let Some(set) = &self.set {
+            set.request_seconds
+                .with_label_values(&[method, route])
+                .observe(elapsed.as_secs_f64());
+            set.requests
+                .with_label_values(&[method, route, status])
+                .inc();
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn render(&self) -> String {
+        let mut out = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::warn!(%error, "cannot encode metrics");
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Middleware: counts every request by its route template (never the raw
+/// path, so ids do not explode the label set) and times it.
+pub(crate) async fn track<S: ServerStore>(
+    State(state): State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.inner.metrics.request(
+        &method,
+        &route,
+        response.status().as_str(),
+        started.elapsed(),
+    );
+    response
+}

@@ -1,0 +1,99 @@
+//! The router: every route of SPEC §7 and the layers around them.
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::authenticate;
+use crate::routes::{acks, events, signals, system, walks};
+use crate::{metrics, streams, ApiError, AppState, ServerStore};
+
+/// The router over `state`. Every `/v1` route needs an API key (unless the
+/// store has none, when the default tenant is served); `/`, `/healthz`,
+/// `/metrics` and `/openapi.json` are open.
+pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
+    let v1 = Router::new()
+        .route(
+            "/v1/events",
+            post(events::append::<S>).get(events::by_kind::<S>),
+        )
+        .route("/v1/events:batch", post(events::append_batch::<S>))
+        .route("/v1/events/{id}", get(events::read::<S>))
+        .route("/v1/events/{id}/ancestors", get(walks::ancestors::<S>))
+        .route("/v1/events/{id}/descendants", get(walks::descendants::<S>))
+        .route("/v1/events/{id}/ack", post(acks::ack::<S>))
+        .route(
+            "/v1/events/{id}/signals",
+            post(signals::send::<S>).get(signals::list::<S>),
+        )
+        .route(
+            "/v1/correlations/{correlation_id}/events",
+            get(walks::chain::<S>),
+        )
+        .route("/v1/unacknowledged", get(acks::unacknowledged::<S>))
+        .route("/v1/next-position", get(acks::next_position::<S>))
+        .route("/v1/streams/events", get(streams::events::<S>))
+        .route("/v1/streams/signals", get(streams::signals::<S>))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            authenticate::<S>,
+        ));
+    let body_limit = state.config().max_body_bytes;
+    Router::new()
+        .route("/", get(system::index))
+        .route("/healthz", get(system::healthz::<S>))
+        .route("/metrics", get(system::metrics::<S>))
+        .route("/openapi.json", get(system::openapi))
+        .merge(v1)
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            time_limit::<S>,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track::<S>,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn no_route(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
+    let mut response = ApiError::bad_request(
+        "method",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+    .into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// Answers 503 `timeout` when a handler has not produced its response in
+/// the configured time (a stream's body is not bounded, only its start).
+async fn time_limit<S: ServerStore>(
+    State(state): State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit = state.config().request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout {
+            after_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+        }
+        .into_response(),
+    }
+}

@@ -1,0 +1,63 @@
+//! Upstream signals: sending and listing.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use eventdag::{SignalRecord, UpstreamSignal};
+use serde_json::{json, Value};
+
+use super::{parse_id, LimitParams, NoParams};
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::query::QueryParams;
+use crate::{ApiError, AppState, ServerStore};
+
+/// `POST /v1/events/{id}/signals` with an `UpstreamSignal`, e.g.
+/// `{"type": "cancel", "correlation_id": "…", "reason": "…"}`.
+#[utoipa::path(
+    post, path = "/v1/events/{id}/signals", tag = "signals",
+    params(("id" = String, Path, description = "The event the signal is sent from")),
+    request_body(content = crate::openapi::SignalDoc, description = "An UpstreamSignal tagged by `type`: ack, backpressure, cancel, compensation_complete, error_propagation"),
+    responses(
+        (status = 201, description = "Stored and delivered to every ancestor: `{\"from\", \"signal\"}`"),
+        (status = 400, description = "Unknown type or wrong fields", body = crate::openapi::ErrorDoc),
+        (status = 404, description = "`id` or an event the signal names is unknown or another tenant's", body = crate::openapi::ErrorDoc),
+    )
+)]
+pub(crate) async fn send<S: ServerStore>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(NoParams {}): QueryParams<NoParams>,
+    JsonBody(signal): JsonBody<UpstreamSignal>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let from = parse_id("id", &id)?;
+    state.signal(caller.tenant_id, from, signal.clone()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"from": from, "signal": signal})),
+    ))
+}
+
+/// `GET /v1/events/{id}/signals?limit=N`.
+#[utoipa::path(
+    get, path = "/v1/events/{id}/signals", tag = "signals",
+    params(
+        ("id" = String, Path, description = "Event"),
+        ("limit" = Option<usize>, Query, description = "Default 100, capped at the server's max limit"),
+    ),
+    responses(
+        (status = 200, description = "Signals sent from or delivered to the event, by sequence", body = Vec<crate::openapi::SignalRecordDoc>),
+        (status = 404, description = "Unknown, or another tenant's", body = crate::openapi::ErrorDoc),
+    )
+)]
+pub(crate) async fn list<S: ServerStore>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(params): QueryParams<LimitParams>,
+) -> Result<Json<Vec<SignalRecord>>, ApiError> {
+    let id = parse_id("id", &id)?;
+    let limit = state.config().limit(params.limit);
+    Ok(Json(state.signals_of(caller.tenant_id, id, limit).await?))
+}

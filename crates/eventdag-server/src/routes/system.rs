@@ -1,0 +1,64 @@
+//! Operations routes: health, metrics, the OpenAPI document and the page.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::NoParams;
+use crate::query::QueryParams;
+use crate::{ApiError, AppState, ServerStore};
+
+/// The page served at `/`; swap the file to change it.
+const INDEX_HTML: &str = include_str!("../../assets/index.html");
+
+/// `GET /healthz`: asks the store for a read round trip.
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    responses(
+        (status = 200, description = "`{\"status\": \"ok\"}`"),
+        (status = 503, description = "The store does not answer", body = crate::openapi::ErrorDoc),
+    )
+)]
+pub(crate) async fn healthz<S: ServerStore>(
+    State(state): State<AppState<S>>,
+    QueryParams(NoParams {}): QueryParams<NoParams>,
+) -> Result<Json<Value>, ApiError> {
+    state.health().await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain"))
+)]
+pub(crate) async fn metrics<S: ServerStore>(State(state): State<AppState<S>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.inner.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`: this document.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of every route"))
+)]
+pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi_document())
+}
+
+/// `GET /`: the web page (a placeholder for the graph explorer).
+#[utoipa::path(
+    get, path = "/", tag = "operations",
+    responses((status = 200, description = "HTML page", content_type = "text/html"))
+)]
+pub(crate) async fn index() -> Html<&'static str> {
+    Html(INDEX_HTML)
+}

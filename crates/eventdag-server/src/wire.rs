@@ -1,0 +1,115 @@
+//! Request bodies: what `POST /v1/events` and `POST /v1/events:batch`
+//! accept. Unknown fields are refused, naming the field.
+
+use eventdag::{DagPosition, EventFlags, EventId, EventKind, NewEvent, TenantId};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::ApiError;
+
+/// One event to append. Only `payload` is required.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEventBody {
+    /// Any JSON value (required).
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    /// Parent event ids (default none: a root).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub parents: Vec<EventId>,
+    /// Lane (default the first parent's lane, else 0).
+    #[serde(default)]
+    pub lane: Option<u32>,
+    /// Kind 0..=65535: upper 4 bits category, lower 12 bits type
+    /// (default 0).
+    #[serde(default)]
+    #[schema(value_type = u16)]
+    pub kind: EventKind,
+    /// Flag names (REQUIRES_ACK, TRANSACTIONAL, COMPRESSED, REPLAY,
+    /// CRITICAL; default none) or their bits as a number.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub flags: EventFlags,
+    /// The correlation chain (default the first parent's, else the
+    /// event's own id).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub correlation_id: Option<EventId>,
+    /// A client-chosen UUID v7: retrying the same body returns the stored
+    /// event instead of a copy.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub id: Option<EventId>,
+    /// An explicit position, checked by the store (409 when the sequence
+    /// is taken); default the next free one, assigned atomically.
+    #[serde(default)]
+    pub position: Option<PositionBody>,
+}
+
+/// A position in a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PositionBody {
+    /// 0 for a root, else 1 + the deepest parent's depth.
+    pub depth: u32,
+    /// The lane.
+    pub lane: u32,
+    /// The lane's next free sequence in the tenant.
+    pub sequence: u32,
+}
+
+impl NewEventBody {
+    /// The draft to append for `tenant_id`.
+    ///
+    /// # Errors
+    /// [`ApiError::BadRequest`] for an `id` or `correlation_id` that is not
+    /// a UUID v7, or a position on another lane than `lane`.
+    pub fn into_draft(self, tenant_id: TenantId) -> Result<NewEvent<Value>, ApiError> {
+        for (field, id) in [("id", self.id), ("correlation_id", self.correlation_id)] {
+            if let Some(id) = id {
+                if !eventdag::is_v7(&id) {
+                    return Err(ApiError::bad_request(
+                        field,
+                        format!(
+                            "{id} is a version {} UUID; accepted: a version 7 UUID",
+                            id.get_version_num()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let (Some(position), Some(lane)) = (self.position, self.lane) {
+            if position.lane != lane {
+                return Err(ApiError::bad_request(
+                    "lane",
+                    format!(
+                        "lane {lane} differs from position.lane {}; give one or make them equal",
+                        position.lane
+                    ),
+                ));
+            }
+        }
+        if self.flags.intersects(EventFlags::STORE_MANAGED) {
+            return Err(ApiError::bad_request(
+                "flags",
+                "ACKNOWLEDGED and COMPENSATED are set by the store; accepted: REQUIRES_ACK, TRANSACTIONAL, COMPRESSED, REPLAY, CRITICAL",
+            ));
+        }
+        Ok(NewEvent {
+            id: self.id,
+            tenant_id,
+            parents: self.parents,
+            lane: self.lane.or(self.position.map(|p| p.lane)),
+            position: self
+                .position
+                .map(|p| DagPosition::new(p.depth, p.lane, p.sequence)),
+            kind: self.kind,
+            flags: self.flags,
+            correlation_id: self.correlation_id,
+            timestamp: None,
+            payload: self.payload,
+        })
+    }
+}
