@@ -34,6 +34,7 @@ mod rate_limit;
 mod router;
 mod routes;
 mod serve;
+mod signal_body;
 mod state;
 mod store_ops;
 mod streams;

@@ -118,6 +118,7 @@ pub(crate) struct SignalRecordDoc {
         walks::ancestors,
         walks::descendants,
         walks::chain,
+        walks::verify,
         acks::ack,
         acks::unacknowledged,
         acks::next_position,

@@ -26,6 +26,7 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
         .route("/v1/events/{id}/ancestors", get(walks::ancestors::<S>))
         .route("/v1/events/{id}/descendants", get(walks::descendants::<S>))
         .route("/v1/events/{id}/ack", post(acks::ack::<S>))
+        .route("/v1/events/{id}/verify", get(walks::verify::<S>))
         .route(
             "/v1/events/{id}/signals",
             post(signals::send::<S>).get(signals::list::<S>),

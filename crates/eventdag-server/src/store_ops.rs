@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use eventdag::{
     CursorEvent, DagPosition, Effect, ErrorEffect, Event, EventDagExt, EventId, EventKind,
-    NewEvent, SignalRecord, TenantId, UpstreamSignal,
+    NewEvent, SignalRecord, TenantId, UpstreamSignal, Verification,
 };
 use serde_json::Value;
 
@@ -250,6 +250,16 @@ impl<S: ServerStore> AppState<S> {
             self.dag().signals_after(tenant, after, limit),
         )
         .await
+    }
+
+    pub(crate) async fn verify(
+        &self,
+        tenant: TenantId,
+        id: EventId,
+    ) -> Result<Verification, ApiError> {
+        self.own_event(tenant, id).await?;
+        self.timed("verify_event", self.dag().verify_event(id))
+            .await
     }
 
     pub(crate) async fn health(&self) -> Result<(), ApiError> {

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use eventdag::{EventId, EventKind, TenantId, MAX_LIMIT};
+use eventdag::{EventId, EventKind, TenantId, UpstreamSignal, MAX_LIMIT};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
@@ -96,7 +96,7 @@ pub(crate) async fn events<S: ServerStore>(
     get, path = "/v1/streams/signals", tag = "streams",
     params(
         ("event_id" = Option<String>, Query, description = "Only signals sent from or delivered to this event"),
-        ("correlation_id" = Option<String>, Query, description = "Only signals sent from this chain"),
+        ("correlation_id" = Option<String>, Query, description = "Only signals sent from this chain or cancelling it"),
         ("after" = Option<u64>, Query, description = "Start after this sequence (0: from the first); default now. `Last-Event-ID` wins over it"),
         ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this sequence"),
     ),
@@ -290,7 +290,7 @@ impl<S: ServerStore> Follow<S> {
                     self.cursor = record.sequence;
                     let wanted = event_id
                         .is_none_or(|id| record.from == id || record.delivered_to.contains(&id))
-                        && correlation_id.is_none_or(|id| id == record.correlation_id);
+                        && correlation_id.is_none_or(|id| concerns_chain(&record, id));
                     if wanted {
                         self.buffer
                             .push_back(sse("signal", record.sequence, &record));
@@ -300,6 +300,12 @@ impl<S: ServerStore> Follow<S> {
             }
         }
     }
+}
+
+/// Whether a signal concerns chain `id`: sent from it, or cancelling it.
+fn concerns_chain(record: &eventdag::SignalRecord, id: EventId) -> bool {
+    record.correlation_id == id
+        || matches!(&record.signal, UpstreamSignal::Cancel { correlation_id, .. } if *correlation_id == id)
 }
 
 fn sse<T: serde::Serialize>(name: &str, cursor: u64, value: &T) -> SseEvent {

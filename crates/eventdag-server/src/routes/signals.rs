@@ -3,13 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use eventdag::{SignalRecord, UpstreamSignal};
+use eventdag::SignalRecord;
 use serde_json::{json, Value};
 
 use super::{parse_id, LimitParams, NoParams};
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::query::QueryParams;
+use crate::signal_body::SignalBody;
 use crate::{ApiError, AppState, ServerStore};
 
 /// `POST /v1/events/{id}/signals` with an `UpstreamSignal`, e.g.
@@ -29,9 +30,10 @@ pub(crate) async fn send<S: ServerStore>(
     caller: Caller,
     Path(id): Path<String>,
     QueryParams(NoParams {}): QueryParams<NoParams>,
-    JsonBody(signal): JsonBody<UpstreamSignal>,
+    JsonBody(body): JsonBody<SignalBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let from = parse_id("id", &id)?;
+    let signal = body.into_signal()?;
     state.signal(caller.tenant_id, from, signal.clone()).await?;
     Ok((
         StatusCode::CREATED,

@@ -10,8 +10,8 @@ use super::NoParams;
 use crate::query::QueryParams;
 use crate::{ApiError, AppState, ServerStore};
 
-/// The page served at `/`; swap the file to change it.
-const INDEX_HTML: &str = include_str!("../../assets/index.html");
+/// The page served at `/`: the graph explorer (one self-contained file).
+const INDEX_HTML: &str = include_str!("../../assets/explorer.html");
 
 /// `GET /healthz`: asks the store for a read round trip.
 #[utoipa::path(
@@ -54,10 +54,10 @@ pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi_document())
 }
 
-/// `GET /`: the web page (a placeholder for the graph explorer).
+/// `GET /`: the graph explorer page.
 #[utoipa::path(
     get, path = "/", tag = "operations",
-    responses((status = 200, description = "HTML page", content_type = "text/html"))
+    responses((status = 200, description = "The graph explorer: draws a correlation chain", content_type = "text/html"))
 )]
 pub(crate) async fn index() -> Html<&'static str> {
     Html(INDEX_HTML)

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use eventdag::Event;
+use eventdag::{Event, Verification};
 use serde_json::Value;
 
 use super::{parse_id, LimitParams, NoParams};
@@ -73,4 +73,24 @@ pub(crate) async fn chain<S: ServerStore>(
 ) -> Result<Json<Vec<Event<Value>>>, ApiError> {
     let correlation_id = parse_id("correlation_id", &correlation_id)?;
     Ok(Json(state.chain(caller.tenant_id, correlation_id).await?))
+}
+
+/// `GET /v1/events/{id}/verify`: checks the event's stored bytes against
+/// its stored hash (SPEC §6).
+#[utoipa::path(
+    get, path = "/v1/events/{id}/verify", tag = "walks",
+    params(("id" = String, Path, description = "Event")),
+    responses(
+        (status = 200, description = "`{\"checked\": 1, \"first_mismatch\": null | {event_id, stored, computed}}`"),
+        (status = 404, description = "Unknown, or another tenant's", body = crate::openapi::ErrorDoc),
+    )
+)]
+pub(crate) async fn verify<S: ServerStore>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    QueryParams(NoParams {}): QueryParams<NoParams>,
+) -> Result<Json<Verification>, ApiError> {
+    let id = parse_id("id", &id)?;
+    Ok(Json(state.verify(caller.tenant_id, id).await?))
 }

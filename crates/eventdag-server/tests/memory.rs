@@ -1,0 +1,16 @@
+//! The server cases on `MemoryDag` (the same cases run on every store
+//! through `server_suite!`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use eventdag::MemoryDag;
+use serde_json::Value;
+
+async fn memory_store() -> (Arc<MemoryDag<Value>>, ()) {
+    (Arc::new(MemoryDag::new()), ())
+}
+
+server_suite!(memory_store);
