@@ -9,8 +9,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use eventdag::append_rules::{
-    check_chain, check_parents, check_sequence, compare_with_stored, prepare, seal,
-    ChainAdmission, ParentView, PreparedAppend,
+    check_chain, check_parents, check_sequence, compare_with_stored, prepare, seal, ChainAdmission,
+    ParentView, PreparedAppend,
 };
 use eventdag::{
     now_micros, sequence_conflict, ChainState, ErrorEffect, Event, EventId, TenantId,
@@ -126,11 +126,16 @@ struct Columns {
 /// The stored view of a row, as validation needs it.
 fn view_of(row: &EventRow) -> Result<ParentView, ErrorEffect> {
     let depth = u32::try_from(row.depth).map_err(|_| {
-        ErrorEffect::corrupt(Some(row.event_id), format!("stored depth {} is out of range", row.depth))
+        ErrorEffect::corrupt(
+            Some(row.event_id),
+            format!("stored depth {} is out of range", row.depth),
+        )
     })?;
-    let hash: [u8; 32] = row.hash.as_slice().try_into().map_err(|_| {
-        ErrorEffect::corrupt(Some(row.event_id), "stored hash is not 32 bytes")
-    })?;
+    let hash: [u8; 32] = row
+        .hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| ErrorEffect::corrupt(Some(row.event_id), "stored hash is not 32 bytes"))?;
     Ok(ParentView {
         id: row.event_id,
         tenant_id: row.tenant_id,
@@ -160,7 +165,10 @@ where
 {
     /// Appends `events` all or none. Validation failures and races on ids
     /// are resolved as `MemoryDag` would resolve them.
-    pub(crate) async fn append_events(&self, events: Vec<Event<P>>) -> Result<Appended, ErrorEffect> {
+    pub(crate) async fn append_events(
+        &self,
+        events: Vec<Event<P>>,
+    ) -> Result<Appended, ErrorEffect> {
         if events.len() > MAX_BATCH_EVENTS {
             return Err(ErrorEffect::invalid(
                 "events",
@@ -174,8 +182,10 @@ where
         let limits = self.inner.options.limits;
         // Prepared once, so that a retry appends the very same ids and
         // timestamps (and is idempotent if the first try committed).
-        let prepared: Vec<Result<PreparedAppend<P>, ErrorEffect>> =
-            events.into_iter().map(|event| prepare(event, limits, now)).collect();
+        let prepared: Vec<Result<PreparedAppend<P>, ErrorEffect>> = events
+            .into_iter()
+            .map(|event| prepare(event, limits, now))
+            .collect();
         let mut attempt = 1;
         loop {
             match self.try_append(&prepared, now).await {
@@ -199,7 +209,8 @@ where
     ) -> Result<Appended, Failure> {
         // Events after the first that fails `prepare` are never looked at,
         // as in MemoryDag, which stops at the first refusal.
-        let valid: Vec<&PreparedAppend<P>> = prepared.iter().map_while(|p| p.as_ref().ok()).collect();
+        let valid: Vec<&PreparedAppend<P>> =
+            prepared.iter().map_while(|p| p.as_ref().ok()).collect();
         if valid.is_empty() {
             if let Some(Err(error)) = prepared.first() {
                 return Err(error.clone().into());
@@ -245,7 +256,8 @@ where
             .fetch_all(&mut **tx)
             .await
             .map_err(sql)?;
-        let stored: HashMap<EventId, EventRow> = rows.into_iter().map(|r| (r.event_id, r)).collect();
+        let stored: HashMap<EventId, EventRow> =
+            rows.into_iter().map(|r| (r.event_id, r)).collect();
         // Candidate chains: what each event's correlation id resolves to if
         // its parents check out.
         let mut resolved: HashMap<EventId, EventId> = HashMap::new();
@@ -270,7 +282,14 @@ where
             chain_tenants.push(p.event.tenant_id);
             chain_ids.push(correlation);
         }
-        type LaneOrChain = (Uuid, Option<Uuid>, Option<i64>, Option<i64>, Option<String>, Option<i64>);
+        type LaneOrChain = (
+            Uuid,
+            Option<Uuid>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+        );
         let rows: Vec<LaneOrChain> = sqlx::query_as(READ_LANES_AND_CHAINS)
             .bind(&lane_tenants)
             .bind(&lane_numbers)
@@ -296,8 +315,9 @@ where
                     );
                 }
                 (None, Some(lane), Some(next)) => {
-                    let lane = u32::try_from(lane)
-                        .map_err(|_| ErrorEffect::corrupt(None, format!("stored lane {lane} is out of range")))?;
+                    let lane = u32::try_from(lane).map_err(|_| {
+                        ErrorEffect::corrupt(None, format!("stored lane {lane} is out of range"))
+                    })?;
                     lanes.insert((tenant, lane), model_u64(None, "next_sequence", next)?);
                 }
                 _ => {}
@@ -312,7 +332,11 @@ where
     }
 
     /// The one insert statement, and its mapping of unique violations.
-    async fn write(&self, tx: &mut Transaction<'static, Postgres>, plan: &Plan) -> Result<(), Failure> {
+    async fn write(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        plan: &Plan,
+    ) -> Result<(), Failure> {
         let c = &plan.columns;
         let result = sqlx::query(INSERT)
             .bind(&c.tenant)
@@ -433,7 +457,9 @@ fn plan<P: Serialize + DeserializeOwned + Clone>(
         check_sequence(&p, u32::try_from(next).unwrap_or(u32::MAX))?;
         let parents: Vec<ParentView> = views.into_iter().flatten().collect();
         seal(&mut p, &parents);
-        context.lanes.insert(lane_key, u64::from(header.position.sequence) + 1);
+        context
+            .lanes
+            .insert(lane_key, u64::from(header.position.sequence) + 1);
         let last = context.last_cursor.entry(tenant).or_insert(0);
         *last += 1;
         push_columns(&mut columns, &p, *last)?;
@@ -491,11 +517,19 @@ fn plan<P: Serialize + DeserializeOwned + Clone>(
     Ok(Planned::Write(Box::new(plan)))
 }
 
-fn push_columns<P>(columns: &mut Columns, p: &PreparedAppend<P>, cursor: i64) -> Result<(), ErrorEffect> {
+fn push_columns<P>(
+    columns: &mut Columns,
+    p: &PreparedAppend<P>,
+    cursor: i64,
+) -> Result<(), ErrorEffect> {
     let header = &p.event.header;
     let id = header.event_id;
-    let payload = String::from_utf8(p.payload_bytes.clone())
-        .map_err(|_| ErrorEffect::invalid("payload", format!("payload of event {id} is not UTF-8 JSON")))?;
+    let payload = String::from_utf8(p.payload_bytes.clone()).map_err(|_| {
+        ErrorEffect::invalid(
+            "payload",
+            format!("payload of event {id} is not UTF-8 JSON"),
+        )
+    })?;
     columns.tenant.push(p.event.tenant_id);
     columns.id.push(id);
     columns.correlation.push(header.correlation_id);

@@ -63,13 +63,20 @@ pub(crate) fn db_u64(field: &str, value: u64) -> Result<i64, ErrorEffect> {
 }
 
 /// A stored bigint that must be non-negative, as u64.
-pub(crate) fn model_u64(event_id: Option<EventId>, field: &str, value: i64) -> Result<u64, ErrorEffect> {
+pub(crate) fn model_u64(
+    event_id: Option<EventId>,
+    field: &str,
+    value: i64,
+) -> Result<u64, ErrorEffect> {
     u64::try_from(value)
         .map_err(|_| ErrorEffect::corrupt(event_id, format!("stored {field} {value} is negative")))
 }
 
 /// Decodes a payload from its stored JSON text.
-pub(crate) fn decode_payload<P: DeserializeOwned>(event_id: EventId, text: &str) -> Result<P, ErrorEffect> {
+pub(crate) fn decode_payload<P: DeserializeOwned>(
+    event_id: EventId,
+    text: &str,
+) -> Result<P, ErrorEffect> {
     serde_json::from_str(text).map_err(|err| {
         ErrorEffect::corrupt(
             Some(event_id),
@@ -81,9 +88,15 @@ pub(crate) fn decode_payload<P: DeserializeOwned>(event_id: EventId, text: &str)
 /// The bytes an event's payload was hashed over, reproduced from `jsonb`:
 /// decoded as `P`, encoded again with `serde_json` (see
 /// docs/storage-postgres.md, "Payload encoding").
-pub(crate) fn payload_bytes<P: Serialize>(event_id: EventId, payload: &P) -> Result<Vec<u8>, ErrorEffect> {
+pub(crate) fn payload_bytes<P: Serialize>(
+    event_id: EventId,
+    payload: &P,
+) -> Result<Vec<u8>, ErrorEffect> {
     serde_json::to_vec(payload).map_err(|err| {
-        ErrorEffect::corrupt(Some(event_id), format!("stored payload does not encode: {err}"))
+        ErrorEffect::corrupt(
+            Some(event_id),
+            format!("stored payload does not encode: {err}"),
+        )
     })
 }
 
@@ -137,7 +150,9 @@ impl EventRow {
     }
 
     /// The record verification reads.
-    pub(crate) fn into_record<P: DeserializeOwned + Serialize>(self) -> Result<StoredRecord, ErrorEffect> {
+    pub(crate) fn into_record<P: DeserializeOwned + Serialize>(
+        self,
+    ) -> Result<StoredRecord, ErrorEffect> {
         let (event, payload_bytes) = self.into_event_and_bytes::<P>()?;
         Ok(StoredRecord {
             header: event.header,
@@ -155,7 +170,9 @@ impl EventRow {
 }
 
 /// Rows to events, failing on the first that does not decode.
-pub(crate) fn events_of<P: DeserializeOwned>(rows: Vec<EventRow>) -> Result<Vec<Event<P>>, ErrorEffect> {
+pub(crate) fn events_of<P: DeserializeOwned>(
+    rows: Vec<EventRow>,
+) -> Result<Vec<Event<P>>, ErrorEffect> {
     rows.into_iter().map(EventRow::into_event).collect()
 }
 

@@ -35,7 +35,10 @@ where
     type Payload = P;
 
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
-        match self.bounded("append", self.append_events(vec![event])).await {
+        match self
+            .bounded("append", self.append_events(vec![event]))
+            .await
+        {
             Ok(Appended::Stored(ids)) => match ids.into_iter().next() {
                 Some(id) => Effect::Ok(id),
                 None => Effect::Err(ErrorEffect::Incomplete {
@@ -115,7 +118,10 @@ where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        match self.bounded("append_batch", self.append_events(events)).await {
+        match self
+            .bounded("append_batch", self.append_events(events))
+            .await
+        {
             Ok(Appended::Stored(ids)) => Effect::Ok(ids),
             Ok(Appended::Retry(admission)) => retry(admission),
             Err(error) => Effect::Err(error),
@@ -161,7 +167,11 @@ where
         self.after(tenant_id, after, limit).await.into()
     }
 
-    async fn chain_state(&self, tenant_id: TenantId, correlation_id: EventId) -> Effect<ChainState> {
+    async fn chain_state(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Effect<ChainState> {
         self.chain_state_of(tenant_id, correlation_id).await.into()
     }
 

@@ -24,7 +24,11 @@ impl<P> PgDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    async fn fetch_rows(&self, operation: &str, query: sqlx::query::QueryAs<'_, sqlx::Postgres, EventRow, sqlx::postgres::PgArguments>) -> Result<Vec<EventRow>, ErrorEffect> {
+    async fn fetch_rows(
+        &self,
+        operation: &str,
+        query: sqlx::query::QueryAs<'_, sqlx::Postgres, EventRow, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<EventRow>, ErrorEffect> {
         query
             .fetch_all(&self.inner.pool)
             .await
@@ -45,7 +49,12 @@ where
             .await
     }
 
-    pub(crate) async fn walk(&self, from: EventId, limit: usize, direction: Walk) -> Result<Vec<Event<P>>, ErrorEffect> {
+    pub(crate) async fn walk(
+        &self,
+        from: EventId,
+        limit: usize,
+        direction: Walk,
+    ) -> Result<Vec<Event<P>>, ErrorEffect> {
         let (operation, sql) = match direction {
             Walk::Ancestors => ("walk_ancestors", &*queries::ANCESTORS),
             Walk::Descendants => ("walk_descendants", &*queries::DESCENDANTS),
@@ -57,7 +66,10 @@ where
                 return Ok(Vec::new());
             }
             let rows = self
-                .fetch_rows(operation, sqlx::query_as(sql).bind(from).bind(sql_limit(limit)))
+                .fetch_rows(
+                    operation,
+                    sqlx::query_as(sql).bind(from).bind(sql_limit(limit)),
+                )
                 .await?;
             if rows.is_empty() {
                 return Err(ErrorEffect::NotFound { event_id: from });
@@ -79,7 +91,11 @@ where
             .ok_or(ErrorEffect::NotFound { event_id })
     }
 
-    async fn chain_rows(&self, tenant_id: TenantId, correlation_id: EventId) -> Result<Vec<EventRow>, ErrorEffect> {
+    async fn chain_rows(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Result<Vec<EventRow>, ErrorEffect> {
         self.fetch_rows(
             "find_correlation_chain",
             sqlx::query_as(&queries::CHAIN)
@@ -90,14 +106,22 @@ where
         .await
     }
 
-    pub(crate) async fn chain(&self, tenant_id: TenantId, correlation_id: EventId) -> Result<Vec<Event<P>>, ErrorEffect> {
+    pub(crate) async fn chain(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Result<Vec<Event<P>>, ErrorEffect> {
         self.bounded("find_correlation_chain", async {
             events_of(self.chain_rows(tenant_id, correlation_id).await?)
         })
         .await
     }
 
-    pub(crate) async fn records(&self, tenant_id: TenantId, correlation_id: EventId) -> Result<Vec<StoredRecord>, ErrorEffect> {
+    pub(crate) async fn records(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Result<Vec<StoredRecord>, ErrorEffect> {
         self.bounded("chain_records", async {
             self.chain_rows(tenant_id, correlation_id)
                 .await?
@@ -109,8 +133,10 @@ where
     }
 
     pub(crate) async fn record(&self, event_id: EventId) -> Result<StoredRecord, ErrorEffect> {
-        self.bounded("stored_record", async { self.row(event_id).await?.into_record::<P>() })
-            .await
+        self.bounded("stored_record", async {
+            self.row(event_id).await?.into_record::<P>()
+        })
+        .await
     }
 
     pub(crate) async fn by_kind(
@@ -143,7 +169,11 @@ where
         .await
     }
 
-    pub(crate) async fn unacked(&self, tenant_id: Option<TenantId>, limit: usize) -> Result<Vec<Event<P>>, ErrorEffect> {
+    pub(crate) async fn unacked(
+        &self,
+        tenant_id: Option<TenantId>,
+        limit: usize,
+    ) -> Result<Vec<Event<P>>, ErrorEffect> {
         self.bounded("unacknowledged", async {
             let limit = capped(limit);
             if limit == 0 {
@@ -183,16 +213,20 @@ where
                     (0, next.map(|(next,)| next))
                 }
                 Some(parent) => {
-                    let found: Option<(Uuid, i64, Option<i64>)> = sqlx::query_as(queries::PARENT_POSITION)
-                        .bind(parent)
-                        .bind(db_u32(lane))
-                        .fetch_optional(&self.inner.pool)
-                        .await
-                        .map_err(sql)?;
+                    let found: Option<(Uuid, i64, Option<i64>)> =
+                        sqlx::query_as(queries::PARENT_POSITION)
+                            .bind(parent)
+                            .bind(db_u32(lane))
+                            .fetch_optional(&self.inner.pool)
+                            .await
+                            .map_err(sql)?;
                     match found {
                         Some((owner, depth, next)) if tenant_id.is_none_or(|t| t == owner) => {
                             let depth = u32::try_from(depth).map_err(|_| {
-                                ErrorEffect::corrupt(Some(parent), format!("stored depth {depth} is out of range"))
+                                ErrorEffect::corrupt(
+                                    Some(parent),
+                                    format!("stored depth {depth} is out of range"),
+                                )
                             })?;
                             (depth.saturating_add(1), next)
                         }
@@ -200,13 +234,25 @@ where
                     }
                 }
             };
-            let next = next.map(|n| model_u64(None, "next_sequence", n)).transpose()?.unwrap_or(0);
-            Ok(DagPosition::new(depth, lane, u32::try_from(next).unwrap_or(u32::MAX)))
+            let next = next
+                .map(|n| model_u64(None, "next_sequence", n))
+                .transpose()?
+                .unwrap_or(0);
+            Ok(DagPosition::new(
+                depth,
+                lane,
+                u32::try_from(next).unwrap_or(u32::MAX),
+            ))
         })
         .await
     }
 
-    pub(crate) async fn after(&self, tenant_id: TenantId, after: u64, limit: usize) -> Result<Vec<CursorEvent<P>>, ErrorEffect> {
+    pub(crate) async fn after(
+        &self,
+        tenant_id: TenantId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<CursorEvent<P>>, ErrorEffect> {
         self.bounded("events_after", async {
             let limit = capped(limit);
             let Ok(after) = i64::try_from(after) else {

@@ -4,8 +4,8 @@
 //! cancel or sees it.
 
 use eventdag::{
-    capped, now_micros, ChainState, ErrorEffect, EventId, SignalRecord, TenantId,
-    UpstreamSignal, MAX_CHAIN_EVENTS,
+    capped, now_micros, ChainState, ErrorEffect, EventId, SignalRecord, TenantId, UpstreamSignal,
+    MAX_CHAIN_EVENTS,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -82,7 +82,10 @@ type SignalRow = (Uuid, i64, Uuid, Uuid, String, i64, Vec<Uuid>);
 fn signal_record(row: SignalRow) -> Result<SignalRecord, ErrorEffect> {
     let (tenant_id, sequence, from, correlation_id, signal, ts, delivered_to) = row;
     let signal: UpstreamSignal = serde_json::from_str(&signal).map_err(|err| {
-        ErrorEffect::corrupt(Some(from), format!("stored signal {sequence} does not decode: {err}"))
+        ErrorEffect::corrupt(
+            Some(from),
+            format!("stored signal {sequence} does not decode: {err}"),
+        )
     })?;
     Ok(SignalRecord {
         sequence: model_u64(Some(from), "signal sequence", sequence)?,
@@ -99,7 +102,11 @@ impl<P> PgDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    pub(crate) async fn signal(&self, from: EventId, signal: UpstreamSignal) -> Result<(), ErrorEffect> {
+    pub(crate) async fn signal(
+        &self,
+        from: EventId,
+        signal: UpstreamSignal,
+    ) -> Result<(), ErrorEffect> {
         self.bounded("signal_upstream", async {
             let sql = |error: sqlx::Error| self.sql("signal_upstream", &error);
             let mut tx = self.inner.pool.begin().await.map_err(sql)?;
@@ -109,7 +116,8 @@ where
                 .await
                 .map_err(sql)?
                 .ok_or(ErrorEffect::NotFound { event_id: from })?;
-            self.store_signal(&mut tx, tenant, correlation, from, signal).await?;
+            self.store_signal(&mut tx, tenant, correlation, from, signal)
+                .await?;
             tx.commit().await.map_err(sql)
         })
         .await
@@ -139,7 +147,9 @@ where
                 .await
                 .map_err(sql)?;
             if found.is_none() {
-                return Err(ErrorEffect::NotFound { event_id: *event_id });
+                return Err(ErrorEffect::NotFound {
+                    event_id: *event_id,
+                });
             }
         }
         let walked: Vec<(Uuid,)> = sqlx::query_as(ANCESTOR_IDS)
@@ -151,12 +161,18 @@ where
             .map_err(sql)?;
         let delivered_to: Vec<Uuid> = walked.into_iter().skip(1).map(|(id,)| id).collect();
         let (chain, cancelled, until) = match &signal {
-            UpstreamSignal::Cancel { correlation_id, reason } => (Some(*correlation_id), Some(reason.clone()), None),
-            UpstreamSignal::Backpressure { until } => (Some(correlation), None, Some(db_u64("until", *until)?)),
+            UpstreamSignal::Cancel {
+                correlation_id,
+                reason,
+            } => (Some(*correlation_id), Some(reason.clone()), None),
+            UpstreamSignal::Backpressure { until } => {
+                (Some(correlation), None, Some(db_u64("until", *until)?))
+            }
             _ => (None, None, None),
         };
-        let encoded = serde_json::to_string(&signal)
-            .map_err(|err| ErrorEffect::invalid("signal", format!("signal cannot be encoded: {err}")))?;
+        let encoded = serde_json::to_string(&signal).map_err(|err| {
+            ErrorEffect::invalid("signal", format!("signal cannot be encoded: {err}"))
+        })?;
         let sequence_u64 = model_u64(Some(from), "signal sequence", sequence)?;
         let mut notifications = vec![PgChange::Signalled {
             tenant_id: tenant,
@@ -195,7 +211,11 @@ where
         Ok(())
     }
 
-    pub(crate) async fn ack(&self, event_id: EventId, send_upstream: bool) -> Result<(), ErrorEffect> {
+    pub(crate) async fn ack(
+        &self,
+        event_id: EventId,
+        send_upstream: bool,
+    ) -> Result<(), ErrorEffect> {
         self.bounded("acknowledge", async {
             let sql = |error: sqlx::Error| self.sql("acknowledge", &error);
             if !send_upstream {
@@ -233,15 +253,25 @@ where
                 .await
                 .map_err(sql)?;
             if updated.is_some() {
-                self.store_signal(&mut tx, tenant, correlation, event_id, UpstreamSignal::Ack { event_id })
-                    .await?;
+                self.store_signal(
+                    &mut tx,
+                    tenant,
+                    correlation,
+                    event_id,
+                    UpstreamSignal::Ack { event_id },
+                )
+                .await?;
             }
             tx.commit().await.map_err(sql)
         })
         .await
     }
 
-    pub(crate) async fn signals_for_event(&self, event_id: EventId, limit: usize) -> Result<Vec<SignalRecord>, ErrorEffect> {
+    pub(crate) async fn signals_for_event(
+        &self,
+        event_id: EventId,
+        limit: usize,
+    ) -> Result<Vec<SignalRecord>, ErrorEffect> {
         self.bounded("signals_of", async {
             let tenant = self.tenant_of(event_id).await?;
             let limit = capped(limit);
@@ -264,7 +294,12 @@ where
         .await
     }
 
-    pub(crate) async fn signals_since(&self, tenant_id: TenantId, after: u64, limit: usize) -> Result<Vec<SignalRecord>, ErrorEffect> {
+    pub(crate) async fn signals_since(
+        &self,
+        tenant_id: TenantId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<SignalRecord>, ErrorEffect> {
         self.bounded("signals_after", async {
             let limit = capped(limit);
             let Ok(after) = i64::try_from(after) else {
@@ -288,7 +323,11 @@ where
         .await
     }
 
-    pub(crate) async fn chain_state_of(&self, tenant_id: TenantId, correlation_id: EventId) -> Result<ChainState, ErrorEffect> {
+    pub(crate) async fn chain_state_of(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Result<ChainState, ErrorEffect> {
         self.bounded("chain_state", async {
             let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
                 "SELECT cancelled, backpressure_until FROM eventdag_chains \
