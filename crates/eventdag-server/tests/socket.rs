@@ -1,0 +1,98 @@
+//! The real server on a loopback port: requests over TCP, a live stream,
+//! graceful shutdown, and the refusal of a non-loopback address without
+//! API keys.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventdag::MemoryDag;
+use eventdag_server::{serve, serve_listener, AppState, ServeError, ServerConfig};
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_on_port_zero_and_shuts_down_gracefully() {
+    let store = Arc::new(MemoryDag::<Value>::new());
+    let state = AppState::new(Arc::clone(&store), common::test_config());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_listener(state, listener, async {
+        let _ = stopped.await;
+    }));
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+
+    let created = client
+        .post(format!("{base}/v1/events"))
+        .json(&json!({"payload": {"over": "tcp"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let event: Value = created.json().await.unwrap();
+    let id = event["id"].as_str().unwrap().to_owned();
+    let read: Value = client
+        .get(format!("{base}/v1/events/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read, event);
+
+    // A live stream is open when the shutdown comes: it must end, not
+    // hold the server forever.
+    let stream = client
+        .get(format!("{base}/v1/streams/events?after=0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&first).contains(&id));
+
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("server stops within 10 s")
+        .unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = body.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream ended with the server");
+    assert!(
+        client.get(format!("{base}/healthz")).send().await.is_err(),
+        "no longer accepting"
+    );
+}
+
+#[tokio::test]
+async fn refuses_non_loopback_without_keys() {
+    let store = Arc::new(MemoryDag::<Value>::new());
+    let config = ServerConfig {
+        addr: "0.0.0.0:0".parse().unwrap(),
+        ..ServerConfig::default()
+    };
+    let error = serve(AppState::new(store, config)).await.unwrap_err();
+    assert!(
+        matches!(error, ServeError::InsecureAddress { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("no API keys"), "{error}");
+}
