@@ -10,11 +10,13 @@ mod store_spec;
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use eventdag::MemoryDag;
+use eventdag_lmdb::LmdbDag;
 use serde_json::Value;
 
-use args::Cli;
+use args::{Cli, Command};
 use store_spec::StoreSpec;
 
 #[tokio::main]
@@ -36,6 +38,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match spec {
         StoreSpec::Memory => {
             let store = MemoryDag::<Value>::new();
+            commands::run(&store, cli.command, cli.pretty, &mut out).await?;
+        }
+        StoreSpec::Lmdb(path) => {
+            let store = LmdbDag::<Value>::open(&path)
+                .with_context(|| format!("cannot open the embedded store in {}", path.display()))?;
+            if let Command::Verify(args) = &cli.command {
+                if args.id.is_none() && args.chain.is_none() {
+                    let report = store.check_consistency().await.into_result()?;
+                    output::json_line(&mut out, &report)?;
+                    anyhow::ensure!(
+                        report.is_consistent(),
+                        "the indexes of {} disagree with the events: {} problem(s)",
+                        path.display(),
+                        report.problem_count
+                    );
+                }
+            }
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
         other => anyhow::bail!("store {other:?} is not available in this build yet"),

@@ -56,7 +56,10 @@ pub(crate) fn events(
 }
 
 /// Prints one value as a line of JSON.
-pub(crate) fn json_line<W: Write + ?Sized>(out: &mut W, value: &impl Serialize) -> anyhow::Result<()> {
+pub(crate) fn json_line<W: Write + ?Sized>(
+    out: &mut W,
+    value: &impl Serialize,
+) -> anyhow::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     writeln!(out)?;
     Ok(())

@@ -1,0 +1,264 @@
+//! The `eventdag` program on the embedded store, run as a user would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn eventdag(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eventdag"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("EVENTDAG_STORE")
+        .output()
+        .expect("run eventdag")
+}
+
+fn ok_lines(output: &Output) -> Vec<Value> {
+    assert!(
+        output.status.success(),
+        "eventdag failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn append_get_walk_chain_ack_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let root = &ok_lines(&eventdag(
+        &data,
+        &["append", "--payload", r#"{"step":"plan"}"#],
+    ))[0];
+    let root_id = id_of(root);
+    assert_eq!(root["position"]["depth"], 0);
+    let child = &ok_lines(&eventdag(
+        &data,
+        &[
+            "append",
+            "--payload",
+            r#"{"step":"act"}"#,
+            "--parent",
+            &root_id,
+            "--flags",
+            "requires_ack",
+            "--kind",
+            "0x4001",
+        ],
+    ))[0];
+    let child_id = id_of(child);
+    assert_eq!(child["kind"], 0x4001);
+    assert_eq!(child["correlation_id"].as_str().unwrap(), root_id);
+
+    let got = &ok_lines(&eventdag(&data, &["get", &child_id]))[0];
+    assert_eq!(got["payload"]["step"], "act");
+    let ancestors: Vec<String> = ok_lines(&eventdag(&data, &["ancestors", &child_id]))
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(ancestors, vec![child_id.clone(), root_id.clone()]);
+    let descendants: Vec<String> = ok_lines(&eventdag(&data, &["descendants", &root_id]))
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(descendants, vec![root_id.clone(), child_id.clone()]);
+    let chain: Vec<String> = ok_lines(&eventdag(&data, &["chain", &root_id]))
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(chain, vec![root_id.clone(), child_id.clone()]);
+
+    let unacked: Vec<String> = ok_lines(&eventdag(&data, &["unacked"]))
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(unacked, vec![child_id.clone()]);
+    ok_lines(&eventdag(&data, &["ack", &child_id, "--upstream"]));
+    assert!(ok_lines(&eventdag(&data, &["unacked"])).is_empty());
+    let signals = ok_lines(&eventdag(&data, &["signal", &root_id]));
+    assert_eq!(signals.len(), 1);
+    assert_eq!(signals[0]["signal"]["type"], "ack");
+
+    let verify = ok_lines(&eventdag(&data, &["verify"]));
+    assert_eq!(verify[0]["problem_count"], 0, "indexes agree with the events");
+    let verified = &verify[1];
+    assert_eq!(verified["checked"], 2);
+    assert!(verified["first_mismatch"].is_null());
+
+    let table = eventdag(&data, &["--pretty", "chain", &root_id]);
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.lines().next().unwrap().starts_with("id"), "{text}");
+    assert_eq!(text.lines().count(), 3);
+}
+
+#[test]
+fn cancel_signal_refuses_later_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let root_id = id_of(&ok_lines(&eventdag(&data, &["append", "--payload", "1"]))[0]);
+    let cancel =
+        format!(r#"{{"type":"cancel","correlation_id":"{root_id}","reason":"operator stop"}}"#);
+    ok_lines(&eventdag(&data, &["signal", &root_id, &cancel]));
+    let refused = eventdag(&data, &["append", "--payload", "2", "--parent", &root_id]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("cancelled") && stderr.contains("operator stop"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn export_then_import_reproduces_the_store_and_dot_draws_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let root_id = id_of(&ok_lines(&eventdag(&source, &["append", "--payload", r#"{"a":1}"#]))[0]);
+    let left = id_of(
+        &ok_lines(&eventdag(
+            &source,
+            &["append", "--payload", "2", "--parent", &root_id],
+        ))[0],
+    );
+    let right = id_of(
+        &ok_lines(&eventdag(
+            &source,
+            &[
+                "append",
+                "--payload",
+                "3",
+                "--parent",
+                &root_id,
+                "--lane",
+                "1",
+            ],
+        ))[0],
+    );
+    let merge = id_of(
+        &ok_lines(&eventdag(
+            &source,
+            &[
+                "append",
+                "--payload",
+                "4",
+                "--parent",
+                &left,
+                "--parent",
+                &right,
+            ],
+        ))[0],
+    );
+
+    let file = dir.path().join("events.jsonl");
+    let exported = eventdag(&source, &["export", "--out", file.to_str().unwrap()]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 4);
+
+    let target = dir.path().join("target");
+    let imported = &ok_lines(&eventdag(
+        &target,
+        &["import", file.to_str().unwrap(), "--batch", "3"],
+    ))[0];
+    assert_eq!(imported["imported"], 4);
+    let original = ok_lines(&eventdag(&source, &["chain", &root_id]));
+    let copy = ok_lines(&eventdag(&target, &["chain", &root_id]));
+    assert_eq!(copy, original, "same events, positions and hashes");
+
+    let dot = eventdag(&target, &["export", "--format", "dot"]);
+    let text = String::from_utf8(dot.stdout).unwrap();
+    assert!(text.starts_with("digraph eventdag {"), "{text}");
+    for (from, to) in [
+        (&root_id, &left),
+        (&root_id, &right),
+        (&left, &merge),
+        (&right, &merge),
+    ] {
+        assert!(
+            text.contains(&format!("\"{from}\" -> \"{to}\"")),
+            "edge {from} -> {to} missing:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn import_reports_the_bad_line_and_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let root_id = id_of(&ok_lines(&eventdag(&source, &["append", "--payload", "1"]))[0]);
+    ok_lines(&eventdag(
+        &source,
+        &["append", "--payload", "2", "--parent", &root_id],
+    ));
+    let file = dir.path().join("events.jsonl");
+    assert!(
+        eventdag(&source, &["export", "--out", file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("{\"payload\": 3, \"parents\": [\"not-a-uuid\"]}\n");
+    std::fs::write(&file, text).unwrap();
+
+    let target = dir.path().join("target");
+    let failed = eventdag(&target, &["import", file.to_str().unwrap()]);
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(
+        eventdag(&target, &["get", &root_id]).status.code() != Some(0),
+        "nothing imported"
+    );
+
+    // A file the store refuses (a child whose parent is missing) names the line.
+    let orphan_file = dir.path().join("orphan.jsonl");
+    let lines = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&orphan_file, lines.lines().nth(1).unwrap()).unwrap();
+    let refused = eventdag(&target, &["import", orphan_file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("line 1") && stderr.contains("parent"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_input_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let cases: [(&[&str], &str); 5] = [
+        (&["get", "not-a-uuid"], "invalid"),
+        (&["append", "--payload", "{oops"], "not valid JSON"),
+        (
+            &["append", "--payload", "1", "--kind", "70000"],
+            "0 to 65535",
+        ),
+        (
+            &["append", "--payload", "1", "--flags", "urgent"],
+            "REQUIRES_ACK",
+        ),
+        (
+            &["get", "01890000-0000-7000-8000-000000000000"],
+            "not found",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = eventdag(&data, args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
