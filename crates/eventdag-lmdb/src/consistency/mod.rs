@@ -2,7 +2,9 @@
 //! event with the fields the entry encodes, and every event is in every
 //! index it belongs in (what `eventdag verify` runs besides the hashes).
 
-use std::collections::{HashMap, HashSet};
+mod logs;
+
+use std::collections::HashMap;
 
 use eventdag::{Effect, EventId, TenantId};
 use heed::RoTxn;
@@ -10,7 +12,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use crate::fail::Fail;
-use crate::keys::{self, be_u32, be_u64, position_at, uuid_at, COMMIT_COUNTER};
+use crate::keys::{self, position_at, uuid_at};
 use crate::read;
 use crate::record::RecordView;
 use crate::schema::{Db, Dbs};
@@ -41,7 +43,7 @@ impl ConsistencyReport {
         self.problem_count == 0
     }
 
-    fn problem(&mut self, message: String) {
+    pub(crate) fn problem(&mut self, message: String) {
         self.problem_count += 1;
         if self.problems.len() < MAX_REPORTED_PROBLEMS {
             self.problems.push(message);
@@ -167,9 +169,9 @@ fn check(txn: &RoTxn, dbs: &Dbs) -> Result<ConsistencyReport, Fail> {
             ));
         }
     }
-    check_lanes(txn, dbs, &lanes, &mut report)?;
-    check_commit_log(txn, dbs, &tenants, &mut report)?;
-    check_signals(txn, dbs, &tenants, &mut report)?;
+    logs::check_lanes(txn, dbs, &lanes, &mut report)?;
+    logs::check_commit_log(txn, dbs, &tenants, &mut report)?;
+    logs::check_signals(txn, dbs, &tenants, &mut report)?;
     Ok(report)
 }
 
@@ -205,115 +207,6 @@ fn check_entry(
         report.problem(format!(
             "index children: entry for event {id} has a stale position"
         ));
-    }
-    Ok(())
-}
-
-fn check_lanes(
-    txn: &RoTxn,
-    dbs: &Dbs,
-    lanes: &HashMap<(TenantId, u32), Vec<u32>>,
-    report: &mut ConsistencyReport,
-) -> Result<(), Fail> {
-    for ((tenant, lane), sequences) in lanes {
-        let mut sorted = sequences.clone();
-        sorted.sort_unstable();
-        let gapless = sorted
-            .iter()
-            .zip(0u32..)
-            .all(|(seq, expected)| *seq == expected);
-        if !gapless {
-            report.problem(format!(
-                "tenant {tenant} lane {lane}: sequences are not 0..n without gaps"
-            ));
-        }
-        let next = read::next_free(txn, dbs, tenant, *lane)?;
-        if usize::try_from(next).ok() != Some(sorted.len()) {
-            report.problem(format!(
-                "tenant {tenant} lane {lane}: next free sequence is {next}, {} events are stored",
-                sorted.len()
-            ));
-        }
-    }
-    let mut counted = 0usize;
-    for entry in dbs.lanes.iter(txn)? {
-        let (key, value) = entry?;
-        counted += 1;
-        report.index_entries += 1;
-        let tenant = uuid_at(key, 0).unwrap_or_default();
-        let lane = be_u32(key, 16).unwrap_or_default();
-        if !lanes.contains_key(&(tenant, lane)) && be_u32(value, 0) != Some(0) {
-            report.problem(format!(
-                "tenant {tenant} lane {lane}: a lane counter without events"
-            ));
-        }
-    }
-    if counted < lanes.len() {
-        report.problem(format!(
-            "{} lanes have events but only {counted} have counters",
-            lanes.len()
-        ));
-    }
-    Ok(())
-}
-
-fn check_commit_log(
-    txn: &RoTxn,
-    dbs: &Dbs,
-    tenants: &HashMap<EventId, TenantId>,
-    report: &mut ConsistencyReport,
-) -> Result<(), Fail> {
-    let mut seen = HashSet::new();
-    for entry in dbs.commit_log.iter(txn)? {
-        let (key, value) = entry?;
-        report.index_entries += 1;
-        let tenant = uuid_at(key, 0).unwrap_or_default();
-        let cursor = be_u64(key, 16).unwrap_or_default();
-        let id = uuid_at(value, 0).unwrap_or_default();
-        if tenants.get(&id) != Some(&tenant) {
-            report.problem(format!("commit log of tenant {tenant}: cursor {cursor} names event {id}, not a stored event of that tenant"));
-        }
-        if !seen.insert(id) {
-            report.problem(format!("commit log: event {id} appears twice"));
-        }
-        if cursor > read::counter(txn, dbs, COMMIT_COUNTER, &tenant)? {
-            report.problem(format!(
-                "commit log of tenant {tenant}: cursor {cursor} is past the counter"
-            ));
-        }
-    }
-    for id in tenants.keys().filter(|id| !seen.contains(*id)) {
-        report.problem(format!("event {id}: missing from the commit log"));
-    }
-    Ok(())
-}
-
-fn check_signals(
-    txn: &RoTxn,
-    dbs: &Dbs,
-    tenants: &HashMap<EventId, TenantId>,
-    report: &mut ConsistencyReport,
-) -> Result<(), Fail> {
-    for entry in dbs.signal_index.iter(txn)? {
-        let (key, _) = entry?;
-        report.index_entries += 1;
-        let id = uuid_at(key, 0).unwrap_or_default();
-        let sequence = be_u64(key, 16).unwrap_or_default();
-        let Some(tenant) = tenants.get(&id) else {
-            report.problem(format!(
-                "signal index: entry names event {id}, which is not stored"
-            ));
-            continue;
-        };
-        if dbs
-            .signals
-            .get(txn, &keys::tenant_seq(tenant, sequence))?
-            .is_none()
-        {
-            report.problem(format!(
-                "signal index: event {id} names signal {sequence}, which is not stored"
-            ));
-        }
     }
     Ok(())
 }
