@@ -26,6 +26,8 @@ mod auth;
 mod body;
 mod config;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod metrics;
 mod notify;
 mod openapi;
