@@ -92,6 +92,48 @@ pub(crate) enum Command {
     Import(ImportArgs),
     /// Run a fixed workload and print throughput and latency percentiles.
     Bench(BenchArgs),
+    /// Serve the HTTP/JSON API, live streams, metrics and the explorer page.
+    Serve {
+        /// Listen address; anything but loopback needs an API key first.
+        #[arg(long, env = "EVENTDAG_ADDR", default_value = eventdag_server::DEFAULT_ADDR)]
+        addr: std::net::SocketAddr,
+        /// Log as JSON lines instead of text.
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// `tenant` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Create a tenant and its first API key (printed this once).
+    Create {
+        /// A unique name.
+        name: String,
+    },
+    /// List tenants and their keys (prefixes only).
+    List,
+}
+
+/// `key` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Create another key for a tenant (printed this once).
+    Create {
+        /// The tenant's id.
+        tenant: Uuid,
+    },
+    /// Revoke a key by its prefix (or the whole key).
+    Revoke {
+        /// The key's prefix.
+        prefix: String,
+    },
 }
 
 /// `append` options.

@@ -9,6 +9,7 @@ mod store_spec;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -37,12 +38,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = stdout.lock();
     match spec {
         StoreSpec::Memory => {
-            let store = MemoryDag::<Value>::new();
+            let store = Arc::new(MemoryDag::<Value>::new());
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
         StoreSpec::Lmdb(path) => {
-            let store = LmdbDag::<Value>::open(&path)
-                .with_context(|| format!("cannot open the embedded store in {}", path.display()))?;
+            let store = Arc::new(LmdbDag::<Value>::open(&path).with_context(|| {
+                format!("cannot open the embedded store in {}", path.display())
+            })?);
             if let Command::Verify(args) = &cli.command {
                 if args.id.is_none() && args.chain.is_none() {
                     let report = store.check_consistency().await.into_result()?;

@@ -5,28 +5,27 @@ mod bench;
 mod export;
 mod import;
 mod query;
+mod serve;
+mod tenants;
 mod verify;
 
 use std::io::Write;
-
-use eventdag::{DagStore, TenantStore};
-use serde_json::Value;
 
 use crate::args::Command;
 
 pub(crate) use bench::run_bench;
 
-/// What every command needs of a store.
-pub(crate) trait CliStore: DagStore<Payload = Value> + TenantStore + 'static {}
-impl<S: DagStore<Payload = Value> + TenantStore + 'static> CliStore for S {}
+/// What every command needs of a store: what the server needs.
+pub(crate) use eventdag_server::ServerStore as CliStore;
 
 /// Runs a store command, writing results to `out`.
 pub(crate) async fn run<S: CliStore>(
-    store: &S,
+    shared: &std::sync::Arc<S>,
     command: Command,
     pretty: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let store = &**shared;
     match command {
         Command::Append(args) => append::run(store, args, pretty, out).await,
         Command::Get { id } => query::get(store, id, pretty, out).await,
@@ -45,5 +44,10 @@ pub(crate) async fn run<S: CliStore>(
         Command::Export(args) => export::run(store, args, out).await,
         Command::Import(args) => import::run(store, args, out).await,
         Command::Bench(args) => run_bench(store, args, out).await,
+        Command::Serve { addr, log_json } => {
+            serve::run(std::sync::Arc::clone(shared), addr, log_json).await
+        }
+        Command::Tenant(command) => tenants::tenant(store, command, out).await,
+        Command::Key(command) => tenants::key(store, command, out).await,
     }
 }
