@@ -22,7 +22,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::codec::{db_u32, db_u64, model_u64, EventRow};
-use crate::notify::{AppendedEvent, PgChange, CHANNEL, MAX_NOTIFIED_EVENTS};
+use crate::notify::{AppendedEvent, PgChange, MAX_NOTIFIED_EVENTS};
 use crate::sql_error::{constraint, violated_unique};
 use crate::PgDag;
 
@@ -102,7 +102,7 @@ WITH ev AS ( \
   UPDATE eventdag_tenant_logs g SET last_event_cursor = x.last \
   FROM unnest($18::uuid[], $19::int8[]) AS x(t, last) WHERE g.tenant_id = x.t \
 ) \
-SELECT pg_notify($20, n) FROM unnest($21::text[]) AS n WHERE $22";
+SELECT 1";
 
 /// The columns of the insert, one vector per column.
 #[derive(Default)]
@@ -229,6 +229,7 @@ where
             self.write(&mut tx, &plan).await?;
         }
         tx.commit().await.map_err(sql)?;
+        self.announce(&plan.notifications).await;
         Ok(Appended::Stored(plan.ids))
     }
 
@@ -358,9 +359,6 @@ where
             .bind(&plan.lane_next)
             .bind(&plan.log_tenants)
             .bind(&plan.log_last)
-            .bind(CHANNEL)
-            .bind(&plan.notifications)
-            .bind(self.inner.options.notify)
             .execute(&mut **tx)
             .await;
         match result {

@@ -91,6 +91,27 @@ impl PgChange {
 }
 
 impl<P> PgDag<P> {
+    /// Sends `changes` (JSON payloads) after their write committed, in a
+    /// statement of their own. `NOTIFY` inside the write would hold
+    /// PostgreSQL's database-wide notification lock through the commit's
+    /// WAL flush and so serialise every writer's commit; a transaction
+    /// that only notifies writes no WAL and holds it for microseconds. A
+    /// notification lost here (connection gone right after the commit) is
+    /// a gap subscribers already handle: they read from their cursors.
+    pub(crate) async fn announce(&self, changes: &[String]) {
+        if !self.inner.options.notify || changes.is_empty() {
+            return;
+        }
+        let sent = sqlx::query(crate::queries::ANNOUNCE)
+            .bind(CHANNEL)
+            .bind(changes)
+            .execute(&self.inner.pool)
+            .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "committed, but the change notification was not sent");
+        }
+    }
+
     /// Subscribes to committed changes of every tenant. The first call
     /// opens one `LISTEN` connection from the pool (held for the life of
     /// the store); every change committed after this returns is delivered

@@ -14,20 +14,20 @@ pub(crate) static READ: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The recursive part shared by both walks: `walk(event_id)` holds `$1`
-/// and everything reachable from it, each once (`UNION`, not `UNION ALL`:
-/// a diamond reaches its root twice). `{step}` names the next ids of a
-/// node `w`.
+/// The recursive part shared by both walks: `walk(tenant_id, event_id)`
+/// holds `$1` and everything reachable from it, each once (`UNION`, not
+/// `UNION ALL`: a diamond reaches its root twice). The tenant travels as a
+/// column so that every step is one probe of a `(tenant_id, …)` key.
+/// `{step}` names the next ids of a node `w`.
 fn walk(step: &str, order: &str) -> String {
     format!(
-        "WITH RECURSIVE start AS (SELECT tenant_id FROM eventdag_event_ids WHERE event_id = $1), \
-         walk(event_id) AS ( \
-           SELECT $1::uuid FROM start \
+        "WITH RECURSIVE walk(tenant_id, event_id) AS ( \
+           SELECT tenant_id, event_id FROM eventdag_event_ids WHERE event_id = $1 \
            UNION \
            {step} \
          ) \
          SELECT {EVENT_COLUMNS} FROM walk w \
-         JOIN eventdag_events e ON e.tenant_id = (SELECT tenant_id FROM start) AND e.event_id = w.event_id \
+         JOIN eventdag_events e ON e.tenant_id = w.tenant_id AND e.event_id = w.event_id \
          ORDER BY {order} LIMIT $2"
     )
 }
@@ -36,8 +36,8 @@ fn walk(step: &str, order: &str) -> String {
 /// following the ordered `parents` array of each row.
 pub(crate) static ANCESTORS: LazyLock<String> = LazyLock::new(|| {
     walk(
-        "SELECT p.parent_id FROM walk w \
-         JOIN eventdag_events e ON e.tenant_id = (SELECT tenant_id FROM start) AND e.event_id = w.event_id \
+        "SELECT e.tenant_id, p.parent_id FROM walk w \
+         JOIN eventdag_events e ON e.tenant_id = w.tenant_id AND e.event_id = w.event_id \
          CROSS JOIN LATERAL unnest(e.parents) AS p(parent_id)",
         "e.depth DESC, e.lane DESC, e.sequence DESC",
     )
@@ -47,8 +47,8 @@ pub(crate) static ANCESTORS: LazyLock<String> = LazyLock::new(|| {
 /// following `eventdag_edges`.
 pub(crate) static DESCENDANTS: LazyLock<String> = LazyLock::new(|| {
     walk(
-        "SELECT c.child_id FROM walk w \
-         JOIN eventdag_edges c ON c.tenant_id = (SELECT tenant_id FROM start) AND c.parent_id = w.event_id",
+        "SELECT c.tenant_id, c.child_id FROM walk w \
+         JOIN eventdag_edges c ON c.tenant_id = w.tenant_id AND c.parent_id = w.event_id",
         "e.depth ASC, e.lane ASC, e.sequence ASC",
     )
 });
@@ -121,3 +121,6 @@ pub(crate) const LANE_NEXT: &str =
 
 /// The tenant of event `$1`.
 pub(crate) const TENANT_OF: &str = "SELECT tenant_id FROM eventdag_event_ids WHERE event_id = $1";
+
+/// Announces changes after a commit (see `PgDag::announce`).
+pub(crate) const ANNOUNCE: &str = "SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n";

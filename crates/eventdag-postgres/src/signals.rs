@@ -13,7 +13,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::codec::{db_u64, model_u64, sql_limit};
-use crate::notify::{PgChange, CHANNEL};
+use crate::notify::PgChange;
 use crate::PgDag;
 
 const SENDER: &str = "\
@@ -55,7 +55,7 @@ WITH s AS ( \
     cancelled = COALESCE(excluded.cancelled, eventdag_chains.cancelled), \
     backpressure_until = COALESCE(excluded.backpressure_until, eventdag_chains.backpressure_until) \
 ) \
-SELECT pg_notify($12, n) FROM unnest($13::text[]) AS n WHERE $14";
+SELECT 1";
 
 const LOCK_TENANT: &str = "\
 INSERT INTO eventdag_tenant_logs (tenant_id) VALUES ($1) \
@@ -66,16 +66,20 @@ WITH u AS ( \
   UPDATE eventdag_events e SET flags = e.flags | 16 FROM eventdag_event_ids i \
   WHERE i.event_id = $1 AND e.tenant_id = i.tenant_id AND e.event_id = i.event_id \
     AND (e.flags & 16) = 0 \
-  RETURNING e.tenant_id, e.event_id \
-), n AS ( \
-  SELECT pg_notify($2, json_build_object('type', 'acknowledged', 'tenant_id', u.tenant_id, \
-                                         'event_id', u.event_id)::text) \
-  FROM u WHERE $3 \
+  RETURNING e.tenant_id \
 ) \
-SELECT u.tenant_id, (SELECT count(*) FROM n) FROM u";
+SELECT u.tenant_id FROM u";
 
 const SIGNAL_COLUMNS: &str =
     "s.tenant_id, s.sequence, s.from_id, s.correlation_id, s.signal::text, s.ts, s.delivered_to";
+
+fn acknowledged(tenant_id: TenantId, event_id: EventId) -> String {
+    PgChange::Acknowledged {
+        tenant_id,
+        event_id,
+    }
+    .payload()
+}
 
 type SignalRow = (Uuid, i64, Uuid, Uuid, String, i64, Vec<Uuid>);
 
@@ -116,9 +120,12 @@ where
                 .await
                 .map_err(sql)?
                 .ok_or(ErrorEffect::NotFound { event_id: from })?;
-            self.store_signal(&mut tx, tenant, correlation, from, signal)
+            let notifications = self
+                .store_signal(&mut tx, tenant, correlation, from, signal)
                 .await?;
-            tx.commit().await.map_err(sql)
+            tx.commit().await.map_err(sql)?;
+            self.announce(&notifications).await;
+            Ok(())
         })
         .await
     }
@@ -132,7 +139,7 @@ where
         correlation: EventId,
         from: EventId,
         signal: UpstreamSignal,
-    ) -> Result<(), ErrorEffect> {
+    ) -> Result<Vec<String>, ErrorEffect> {
         let sql = |error: sqlx::Error| self.sql("signal_upstream", &error);
         let (sequence,): (i64,) = sqlx::query_as(NEXT_SIGNAL)
             .bind(tenant)
@@ -202,13 +209,10 @@ where
             .bind(cancelled)
             .bind(until)
             .bind(chain.is_some())
-            .bind(CHANNEL)
-            .bind(&notifications)
-            .bind(self.inner.options.notify)
             .execute(&mut **tx)
             .await
             .map_err(sql)?;
-        Ok(())
+        Ok(notifications)
     }
 
     pub(crate) async fn ack(
@@ -219,16 +223,17 @@ where
         self.bounded("acknowledge", async {
             let sql = |error: sqlx::Error| self.sql("acknowledge", &error);
             if !send_upstream {
-                let updated: Option<(Uuid, i64)> = sqlx::query_as(ACK)
+                let updated: Option<(Uuid,)> = sqlx::query_as(ACK)
                     .bind(event_id)
-                    .bind(CHANNEL)
-                    .bind(self.inner.options.notify)
                     .fetch_optional(&self.inner.pool)
                     .await
                     .map_err(sql)?;
-                if updated.is_none() {
+                match updated {
+                    Some((tenant,)) => self.announce(&[acknowledged(tenant, event_id)]).await,
                     // Already acknowledged, or unknown.
-                    self.tenant_of(event_id).await?;
+                    None => {
+                        self.tenant_of(event_id).await?;
+                    }
                 }
                 return Ok(());
             }
@@ -245,24 +250,28 @@ where
                 .execute(&mut *tx)
                 .await
                 .map_err(sql)?;
-            let updated: Option<(Uuid, i64)> = sqlx::query_as(ACK)
+            let updated: Option<(Uuid,)> = sqlx::query_as(ACK)
                 .bind(event_id)
-                .bind(CHANNEL)
-                .bind(self.inner.options.notify)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(sql)?;
+            let mut notifications = Vec::new();
             if updated.is_some() {
-                self.store_signal(
-                    &mut tx,
-                    tenant,
-                    correlation,
-                    event_id,
-                    UpstreamSignal::Ack { event_id },
-                )
-                .await?;
+                notifications.push(acknowledged(tenant, event_id));
+                notifications.extend(
+                    self.store_signal(
+                        &mut tx,
+                        tenant,
+                        correlation,
+                        event_id,
+                        UpstreamSignal::Ack { event_id },
+                    )
+                    .await?,
+                );
             }
-            tx.commit().await.map_err(sql)
+            tx.commit().await.map_err(sql)?;
+            self.announce(&notifications).await;
+            Ok(())
         })
         .await
     }
