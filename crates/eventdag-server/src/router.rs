@@ -98,3 +98,50 @@ async fn time_limit<S: ServerStore>(
         .into_response(),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use eventdag::MemoryDag;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::ServerConfig;
+
+    #[tokio::test]
+    async fn a_slow_handler_gets_503_timeout() {
+        type Store = MemoryDag<Value>;
+        let config = ServerConfig {
+            request_timeout: Duration::from_millis(20),
+            ..ServerConfig::default()
+        };
+        let state = AppState::new(Arc::new(Store::new()), config);
+        let router: Router = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                time_limit::<Store>,
+            ))
+            .with_state(state);
+        let request = Request::get("/slow").body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"]["code"], "timeout");
+    }
+}
