@@ -19,6 +19,12 @@ pub(crate) static READ: LazyLock<String> = LazyLock::new(|| {
 /// `UNION ALL`: a diamond reaches its root twice). The tenant travels as a
 /// column so that every step is one probe of a `(tenant_id, …)` key.
 /// `{step}` names the next ids of a node `w`.
+///
+/// Every probe is a `LATERAL (… OFFSET 0)` subquery: `OFFSET 0` keeps the
+/// planner from flattening it into a join, so each step is an index probe
+/// by key. As a plain join, a small table's statistics lead the planner to
+/// a hash join that scans the whole table on every step of the recursion
+/// (measured: 400 ms instead of 15 ms for a walk of 1,000).
 fn walk(step: &str, order: &str) -> String {
     format!(
         "WITH RECURSIVE walk(tenant_id, event_id) AS ( \
@@ -26,8 +32,10 @@ fn walk(step: &str, order: &str) -> String {
            UNION \
            {step} \
          ) \
-         SELECT {EVENT_COLUMNS} FROM walk w \
-         JOIN eventdag_events e ON e.tenant_id = w.tenant_id AND e.event_id = w.event_id \
+         SELECT e.* FROM walk w CROSS JOIN LATERAL ( \
+           SELECT {EVENT_COLUMNS} FROM eventdag_events e \
+           WHERE e.tenant_id = w.tenant_id AND e.event_id = w.event_id OFFSET 0 \
+         ) AS e \
          ORDER BY {order} LIMIT $2"
     )
 }
@@ -36,10 +44,11 @@ fn walk(step: &str, order: &str) -> String {
 /// following the ordered `parents` array of each row.
 pub(crate) static ANCESTORS: LazyLock<String> = LazyLock::new(|| {
     walk(
-        "SELECT e.tenant_id, p.parent_id FROM walk w \
-         JOIN eventdag_events e ON e.tenant_id = w.tenant_id AND e.event_id = w.event_id \
+        "SELECT w.tenant_id, p.parent_id FROM walk w \
+         CROSS JOIN LATERAL (SELECT e.parents FROM eventdag_events e \
+           WHERE e.tenant_id = w.tenant_id AND e.event_id = w.event_id OFFSET 0) AS e \
          CROSS JOIN LATERAL unnest(e.parents) AS p(parent_id)",
-        "e.depth DESC, e.lane DESC, e.sequence DESC",
+        "depth DESC, lane DESC, sequence DESC",
     )
 });
 
@@ -47,9 +56,10 @@ pub(crate) static ANCESTORS: LazyLock<String> = LazyLock::new(|| {
 /// following `eventdag_edges`.
 pub(crate) static DESCENDANTS: LazyLock<String> = LazyLock::new(|| {
     walk(
-        "SELECT c.tenant_id, c.child_id FROM walk w \
-         JOIN eventdag_edges c ON c.tenant_id = w.tenant_id AND c.parent_id = w.event_id",
-        "e.depth ASC, e.lane ASC, e.sequence ASC",
+        "SELECT w.tenant_id, c.child_id FROM walk w \
+         CROSS JOIN LATERAL (SELECT c.child_id FROM eventdag_edges c \
+           WHERE c.tenant_id = w.tenant_id AND c.parent_id = w.event_id OFFSET 0) AS c",
+        "depth ASC, lane ASC, sequence ASC",
     )
 });
 

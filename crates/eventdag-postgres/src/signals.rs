@@ -30,15 +30,21 @@ RETURNING last_signal_sequence";
 const COMPENSATE: &str = "\
 UPDATE eventdag_events SET flags = flags | 32 WHERE tenant_id = $1 AND event_id = $2 RETURNING 1";
 
+/// As `queries::ANCESTORS` (see there why each probe is `LATERAL … OFFSET
+/// 0`), ids only.
 const ANCESTOR_IDS: &str = "\
 WITH RECURSIVE walk(event_id) AS ( \
   SELECT $1::uuid \
   UNION \
   SELECT p.parent_id FROM walk w \
-  JOIN eventdag_events e ON e.tenant_id = $2 AND e.event_id = w.event_id \
+  CROSS JOIN LATERAL (SELECT e.parents FROM eventdag_events e \
+    WHERE e.tenant_id = $2 AND e.event_id = w.event_id OFFSET 0) AS e \
   CROSS JOIN LATERAL unnest(e.parents) AS p(parent_id) \
 ) \
-SELECT e.event_id FROM walk w JOIN eventdag_events e ON e.tenant_id = $2 AND e.event_id = w.event_id \
+SELECT e.event_id FROM walk w CROSS JOIN LATERAL ( \
+  SELECT e.event_id, e.depth, e.lane, e.sequence FROM eventdag_events e \
+  WHERE e.tenant_id = $2 AND e.event_id = w.event_id OFFSET 0 \
+) AS e \
 ORDER BY e.depth DESC, e.lane DESC, e.sequence DESC LIMIT $3";
 
 const STORE_SIGNAL: &str = "\
