@@ -3,10 +3,11 @@
 //! through the library directly (the ratio is the HTTP overhead).
 //!
 //! ```text
-//! cargo run --release -p eventdag-server --example loadtest -- [SECONDS] [CONNECTIONS]
+//! cargo run --release -p eventdag-server --example loadtest -- [SECONDS] [CONNECTIONS] [STORE]
 //! ```
 //! Each phase runs for SECONDS (default 5) with CONNECTIONS concurrent
-//! clients (default 32), then stops by itself. The server listens on
+//! clients (default 32), then stops by itself. STORE is `memory` (default)
+//! or `lmdb:DIR` (a fresh or existing LMDB directory). The server listens on
 //! 127.0.0.1 on a free port in the same process; no other address is used.
 
 use std::future::Future;
@@ -14,8 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use eventdag::{EventDag, EventDagExt, EventId, MemoryDag, NewEvent};
-use eventdag_server::{serve_listener, AppState, ServerConfig};
+use eventdag::{EventDagExt, EventId, MemoryDag, NewEvent};
+use eventdag_lmdb::LmdbDag;
+use eventdag_server::{serve_listener, AppState, ServerConfig, ServerStore};
 use serde_json::{json, Value};
 
 /// Depth of the chain the ancestors walk runs over.
@@ -85,7 +87,7 @@ where
     })
 }
 
-async fn seed(store: &MemoryDag<Value>) -> Result<(Vec<EventId>, EventId)> {
+async fn seed<S: ServerStore>(store: &S) -> Result<(Vec<EventId>, EventId)> {
     let mut ids = Vec::new();
     let mut parent: Option<EventId> = None;
     for n in 0..CHAIN {
@@ -110,10 +112,33 @@ async fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(5);
     let clients: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(32);
-    let duration = Duration::from_secs(seconds);
+    let store = args.next().unwrap_or_else(|| "memory".to_owned());
+    match store.strip_prefix("lmdb:") {
+        Some(dir) => {
+            let dag = LmdbDag::<Value>::open(dir).with_context(|| format!("opening {dir}"))?;
+            run(Arc::new(dag), "LmdbDag", seconds, clients).await
+        }
+        None if store == "memory" => {
+            run(
+                Arc::new(MemoryDag::<Value>::new()),
+                "MemoryDag",
+                seconds,
+                clients,
+            )
+            .await
+        }
+        None => anyhow::bail!("unknown store {store:?}: accepted memory or lmdb:DIR"),
+    }
+}
 
-    let store = Arc::new(MemoryDag::<Value>::new());
-    let (ids, tip) = seed(&store).await?;
+async fn run<S: ServerStore>(
+    store: Arc<S>,
+    name: &str,
+    seconds: u64,
+    clients: usize,
+) -> Result<()> {
+    let duration = Duration::from_secs(seconds);
+    let (ids, tip) = seed(store.as_ref()).await?;
     let ids = Arc::new(ids);
     let config = ServerConfig {
         rate_limit_per_second: 0,
@@ -133,7 +158,7 @@ async fn main() -> Result<()> {
         .pool_max_idle_per_host(clients)
         .build()?;
 
-    println!("{clients} concurrent clients, {seconds} s per phase, MemoryDag, loopback\n");
+    println!("{clients} concurrent clients, {seconds} s per phase, {name}, loopback\n");
     println!("| operation | requests/s | p50 µs | p99 µs |");
     println!("|---|---|---|---|");
 
