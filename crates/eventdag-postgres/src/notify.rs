@@ -1,8 +1,7 @@
-//! Change notifications: every write announces itself with `NOTIFY` on
-//! [`CHANNEL`] inside its transaction (so only committed writes are
-//! announced), and [`PgDag::subscribe`] fans them out to tasks through a
-//! broadcast channel fed by one `LISTEN` connection that reconnects by
-//! itself.
+//! Change notifications: every write, once committed, announces itself
+//! with `NOTIFY` on [`CHANNEL`] (so only committed writes are announced),
+//! and [`PgDag::subscribe`] fans them out to tasks through a broadcast
+//! channel fed by one `LISTEN` connection that reconnects by itself.
 
 use std::time::Duration;
 

@@ -91,9 +91,9 @@ impl PgOptions {
         self
     }
 
-    /// Whether writes announce themselves with `NOTIFY` (default on; see
-    /// [`crate::PgChange`]). Off saves the commit-time notification lock
-    /// when nobody subscribes.
+    /// Whether writes announce themselves with `NOTIFY` after they commit
+    /// (default on; see [`crate::PgChange`]). Off saves one round trip per
+    /// write when nobody subscribes.
     #[must_use]
     pub fn notify(mut self, notify: bool) -> Self {
         self.notify = notify;
