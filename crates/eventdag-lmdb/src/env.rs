@@ -35,6 +35,23 @@ pub(crate) fn round_map_size(bytes: usize) -> usize {
 /// Takes the directory lock, opens the environment, clears reader slots
 /// left by killed processes and checks the format.
 pub(crate) fn open(path: &Path, options: &LmdbOptions) -> Result<Opened, LmdbError> {
+    let lock = lock_dir(path)?;
+    let heed_error = |error| LmdbError::from_heed(path.to_path_buf(), error);
+    let env = open_env(path, options, DATABASES).map_err(heed_error)?;
+    env.clear_stale_readers().map_err(heed_error)?;
+    match Dbs::create(&env).map_err(heed_error)? {
+        Ok(dbs) => Ok(Opened { env, dbs, lock }),
+        Err(found) => Err(LmdbError::IncompatibleFormat {
+            path: PathBuf::from(path),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+    }
+}
+
+/// Creates `path` if needed and takes its exclusive `eventdag.lock`: no
+/// other store of any process maps the directory while the file is held.
+pub(crate) fn lock_dir(path: &Path) -> Result<File, LmdbError> {
     let io = |source| LmdbError::Io {
         path: path.to_path_buf(),
         source,
@@ -52,26 +69,23 @@ pub(crate) fn open(path: &Path, options: &LmdbOptions) -> Result<Opened, LmdbErr
             path: path.to_path_buf(),
         });
     }
-    let heed_error = |error| LmdbError::from_heed(path.to_path_buf(), error);
-    let env = open_env(path, options).map_err(heed_error)?;
-    env.clear_stale_readers().map_err(heed_error)?;
-    match Dbs::create(&env).map_err(heed_error)? {
-        Ok(dbs) => Ok(Opened { env, dbs, lock }),
-        Err(found) => Err(LmdbError::IncompatibleFormat {
-            path: PathBuf::from(path),
-            found,
-            supported: FORMAT_VERSION,
-        }),
-    }
+    Ok(lock)
 }
 
+/// Opens the environment in `path` with room for `max_dbs` named
+/// databases. The caller holds the directory's `eventdag.lock` (see
+/// [`lock_dir`]) for the lifetime of the environment.
 #[allow(unsafe_code)]
-fn open_env(path: &Path, options: &LmdbOptions) -> heed::Result<Env<WithoutTls>> {
+pub(crate) fn open_env(
+    path: &Path,
+    options: &LmdbOptions,
+    max_dbs: u32,
+) -> heed::Result<Env<WithoutTls>> {
     let mut builder = EnvOpenOptions::new().read_txn_without_tls();
     builder
         .map_size(round_map_size(options.map_size))
         .max_readers(options.max_readers)
-        .max_dbs(DATABASES);
+        .max_dbs(max_dbs);
     if options.sync_mode == SyncMode::NoSync {
         // SAFETY: NO_SYNC only skips the fsync at commit; it changes what
         // survives an OS crash, never the validity of the mapped memory.

@@ -39,6 +39,7 @@ mod event_dag;
 mod fail;
 mod keys;
 mod options;
+mod raw;
 mod read;
 mod record;
 mod schema;
@@ -55,4 +56,12 @@ pub use options::{
     LmdbOptions, SyncMode, DEFAULT_GROUP_COMMIT, DEFAULT_MAP_SIZE, DEFAULT_MAX_MAP_SIZE,
     DEFAULT_MAX_READERS,
 };
+pub use raw::{RawEntry, RawRead, RawStore, RawWrite};
 pub use schema::FORMAT_VERSION;
+
+/// The record layout of the `events` table (see `docs/storage-lmdb.md`),
+/// for stores that keep EventDag records in a [`RawStore`]: the tiered
+/// store's hot cache holds exactly these bytes.
+pub mod codec {
+    pub use crate::record::{encode, RecordView, FLAGS_AT};
+}

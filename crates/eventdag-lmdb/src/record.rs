@@ -23,10 +23,11 @@ const HASH_AT: usize = TENANT_AT + 16;
 const COUNT_AT: usize = HASH_AT + 32;
 const PARENTS_AT: usize = COUNT_AT + 4;
 /// Offset of the flags byte inside the value (the header's byte 58).
-pub(crate) const FLAGS_AT: usize = 58;
+pub const FLAGS_AT: usize = 58;
 
 /// Encodes an event's value.
-pub(crate) fn encode(
+#[must_use]
+pub fn encode(
     header: &EventHeader,
     tenant_id: &TenantId,
     hash: &EventHash,
@@ -48,7 +49,7 @@ pub(crate) fn encode(
 
 /// A validated view over a stored value, borrowing the mapped bytes.
 #[derive(Clone, Copy)]
-pub(crate) struct RecordView<'a> {
+pub struct RecordView<'a> {
     bytes: &'a [u8],
     header: EventHeader,
     parent_count: usize,
@@ -57,7 +58,7 @@ pub(crate) struct RecordView<'a> {
 impl<'a> RecordView<'a> {
     /// Checks the fixed part's length; `None` when the value is too short
     /// to hold what it claims.
-    pub(crate) fn parse(bytes: &'a [u8]) -> Option<Self> {
+    pub fn parse(bytes: &'a [u8]) -> Option<Self> {
         let count = usize::try_from(be_u32(bytes, COUNT_AT)?).ok()?;
         let payload_at = PARENTS_AT.checked_add(count.checked_mul(16)?)?;
         if bytes.len() < payload_at {
@@ -72,19 +73,26 @@ impl<'a> RecordView<'a> {
     }
 
     /// The whole stored value.
-    pub(crate) fn bytes(&self) -> &'a [u8] {
+    #[must_use]
+    pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
 
-    pub(crate) fn header(&self) -> EventHeader {
+    /// The header as stored (flags included).
+    #[must_use]
+    pub fn header(&self) -> EventHeader {
         self.header
     }
 
-    pub(crate) fn tenant_id(&self) -> TenantId {
+    /// The tenant.
+    #[must_use]
+    pub fn tenant_id(&self) -> TenantId {
         uuid_at(self.bytes, TENANT_AT).unwrap_or_default()
     }
 
-    pub(crate) fn hash(&self) -> EventHash {
+    /// The hash stored at append time.
+    #[must_use]
+    pub fn hash(&self) -> EventHash {
         // `parse` checked that the fixed part (header, tenant, hash, count)
         // is present.
         let mut hash = [0u8; 32];
@@ -92,17 +100,23 @@ impl<'a> RecordView<'a> {
         EventHash(hash)
     }
 
-    pub(crate) fn parents(&self) -> impl Iterator<Item = EventId> + 'a {
+    /// The parent ids, in order.
+    pub fn parents(&self) -> impl Iterator<Item = EventId> + 'a {
         let bytes = self.bytes;
         (0..self.parent_count).filter_map(move |index| uuid_at(bytes, PARENTS_AT + 16 * index))
     }
 
-    pub(crate) fn payload_bytes(&self) -> &'a [u8] {
+    /// The payload's JSON bytes.
+    #[must_use]
+    pub fn payload_bytes(&self) -> &'a [u8] {
         &self.bytes[PARENTS_AT + 16 * self.parent_count..]
     }
 
     /// The whole event, payload decoded.
-    pub(crate) fn event<P: DeserializeOwned>(&self) -> Result<Event<P>, serde_json::Error> {
+    ///
+    /// # Errors
+    /// The payload bytes do not decode as `P`.
+    pub fn event<P: DeserializeOwned>(&self) -> Result<Event<P>, serde_json::Error> {
         let payload = serde_json::from_slice(self.payload_bytes())?;
         Ok(Event {
             header: self.header(),
@@ -113,7 +127,9 @@ impl<'a> RecordView<'a> {
         })
     }
 
-    pub(crate) fn record(&self) -> StoredRecord {
+    /// The record with its payload bytes copied.
+    #[must_use]
+    pub fn record(&self) -> StoredRecord {
         StoredRecord {
             header: self.header(),
             tenant_id: self.tenant_id(),

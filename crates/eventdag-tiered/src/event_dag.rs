@@ -1,0 +1,120 @@
+//! `EventDag` for [`TieredDag`]: writes go to PostgreSQL and then fill the
+//! cache; reads follow `reads.rs`.
+
+use eventdag::{
+    async_trait, DagPosition, Effect, Event, EventDag, EventFlags, EventId, EventKind, TenantId,
+    UpstreamSignal,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::TieredDag;
+
+#[async_trait]
+impl<P> EventDag for TieredDag<P>
+where
+    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Payload = P;
+
+    async fn append(&self, event: Event<P>) -> Effect<EventId> {
+        let result = self.inner.pg.append(event).await;
+        if let Effect::Ok(id) = &result {
+            self.fill_committed(std::slice::from_ref(id)).await;
+        }
+        result
+    }
+
+    async fn read(&self, event_id: EventId) -> Effect<Event<P>> {
+        self.read_through(event_id).await
+    }
+
+    async fn walk_ancestors(&self, from: EventId, limit: usize) -> Effect<Vec<Event<P>>> {
+        self.ancestors_through(from, limit).await
+    }
+
+    /// Always one PostgreSQL query: descendants grow through appends of
+    /// any node, and the cache keeps no completeness marker for them.
+    async fn walk_descendants(&self, from: EventId, limit: usize) -> Effect<Vec<Event<P>>> {
+        self.through(self.inner.pg.walk_descendants(from, limit))
+            .await
+    }
+
+    async fn signal_upstream(&self, from: EventId, signal: UpstreamSignal) -> Effect<()> {
+        let compensated = match &signal {
+            UpstreamSignal::CompensationComplete { event_id } => Some(*event_id),
+            _ => None,
+        };
+        let result = self.inner.pg.signal_upstream(from, signal).await;
+        if let (Effect::Ok(()), Some(event_id)) = (&result, compensated) {
+            self.inner
+                .cache
+                .set_flags(event_id, EventFlags::COMPENSATED);
+        }
+        result
+    }
+
+    /// Always one PostgreSQL query (a chain grows through any node).
+    async fn find_correlation_chain(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Effect<Vec<Event<P>>> {
+        self.through(
+            self.inner
+                .pg
+                .find_correlation_chain(tenant_id, correlation_id),
+        )
+        .await
+    }
+
+    async fn next_position(&self, parent: Option<EventId>, lane: u32) -> Effect<DagPosition> {
+        self.inner.pg.next_position(parent, lane).await
+    }
+
+    async fn find_by_kind(
+        &self,
+        kind: EventKind,
+        min_depth: u32,
+        max_depth: u32,
+        limit: usize,
+    ) -> Effect<Vec<Event<P>>> {
+        self.through(
+            self.inner
+                .pg
+                .find_by_kind(kind, min_depth, max_depth, limit),
+        )
+        .await
+    }
+
+    async fn acknowledge(&self, event_id: EventId, send_upstream: bool) -> Effect<()> {
+        let result = self.inner.pg.acknowledge(event_id, send_upstream).await;
+        if let Effect::Ok(()) = result {
+            self.inner
+                .cache
+                .set_flags(event_id, EventFlags::ACKNOWLEDGED);
+        }
+        result
+    }
+
+    /// Always PostgreSQL: the queue is mutable state.
+    async fn unacknowledged(&self, limit: usize) -> Effect<Vec<Event<P>>> {
+        self.inner.pg.unacknowledged(limit).await
+    }
+
+    async fn find_by_kind_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        kind: EventKind,
+        min_depth: u32,
+        max_depth: u32,
+        limit: usize,
+    ) -> Effect<Vec<Event<P>>> {
+        self.through(
+            self.inner
+                .pg
+                .find_by_kind_for_tenant(tenant_id, kind, min_depth, max_depth, limit),
+        )
+        .await
+    }
+}

@@ -1,0 +1,57 @@
+//! `TieredDag`: EventDag's LMDB hot cache in front of PostgreSQL, the
+//! shared source of truth (SPEC §4.4).
+//!
+//! - Writes commit in PostgreSQL first; `Ok` only after that commit; then
+//!   the new events are read back into the cache. A cache failure never
+//!   fails or loses a committed write: the cache is dropped instead.
+//! - Reads by id and ancestor walks are served from the cache when it
+//!   holds every event they need (parents never change, so such an answer
+//!   is complete); otherwise one PostgreSQL query answers and fills the
+//!   cache. Descendants, chains, kind queries, the acknowledgment queue,
+//!   signals, chain state and positions always come from PostgreSQL.
+//! - The only mutable state cached is an event's ACKNOWLEDGED and
+//!   COMPENSATED flags, kept current by PostgreSQL notifications from
+//!   every node. They are served only while a heartbeat through the same
+//!   notification connection proves that everything committed more than
+//!   [`TieredOptions::staleness_bound`] ago has been applied.
+//! - The cache is bounded by size and age ([`TieredOptions::max_cache_bytes`],
+//!   [`TieredOptions::max_age`]); a deleted or damaged cache directory
+//!   starts empty; when PostgreSQL is unreachable cached events are still
+//!   served (degraded mode) and writes fail within the PostgreSQL
+//!   operation timeout.
+//!
+//! Design: `docs/storage-tiered.md`.
+//!
+//! ```no_run
+//! use eventdag::{EventDag, EventDagExt, EventKind, DEFAULT_TENANT};
+//! use eventdag_tiered::TieredDag;
+//! use serde_json::{json, Value};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let dag: TieredDag<Value> =
+//!     TieredDag::open("./eventdag-cache", "postgres://postgres@127.0.0.1:5432/eventdag").await?;
+//! let root = dag.append_root(DEFAULT_TENANT, EventKind::DATA, json!({"step": "plan"})).await.into_result()?;
+//! let child = dag.append_child(root.id(), EventKind::NOTE, json!({"step": "act"})).await.into_result()?;
+//! // Served from LMDB once the node is fresh; from PostgreSQL otherwise.
+//! let ancestors = dag.walk_ancestors(child.id(), 10).await.into_result()?;
+//! assert_eq!(ancestors.len(), 2);
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod cache;
+mod dag;
+mod dag_store;
+mod error;
+mod event_dag;
+mod freshness;
+mod listener;
+mod options;
+mod reads;
+
+pub use dag::{CacheStats, TieredDag};
+pub use error::TieredError;
+pub use options::{
+    TieredOptions, DEFAULT_MAX_AGE, DEFAULT_MAX_CACHE_BYTES, DEFAULT_STALENESS_BOUND,
+};

@@ -1,0 +1,205 @@
+//! The read protocol: which tier answers, and filling the cache from
+//! PostgreSQL's answers.
+//!
+//! - Fresh: an answer that needs only valid cached entries (stamp = the
+//!   current epoch) comes from the cache; anything else from PostgreSQL,
+//!   whose result is filled in.
+//! - Stale (connected, freshness not proven): PostgreSQL; the cache only
+//!   when PostgreSQL fails with an operational error.
+//! - Degraded (PostgreSQL unreachable): any cached entry, as it is; a miss
+//!   goes to PostgreSQL and fails there in bounded time.
+
+use eventdag::walk::{walk, WalkDirection};
+use eventdag::{capped, Effect, Event, EventDag, EventId};
+use eventdag_lmdb::codec::encode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::cache::{Cached, Capture, Snapshot};
+use crate::freshness::Mode;
+use crate::TieredDag;
+
+/// Which cached entries an answer may use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trust {
+    /// Only entries whose flags are valid in the current epoch.
+    Valid(u64),
+    /// Any entry (degraded mode, or PostgreSQL failed).
+    Any,
+}
+
+impl Trust {
+    fn admits(self, cached: &Cached<'_>) -> bool {
+        match self {
+            Self::Valid(epoch) => cached.stamp == epoch,
+            Self::Any => true,
+        }
+    }
+}
+
+/// A cached walk hit an event it does not hold (or may not use).
+struct Miss;
+
+fn entry<'s>(
+    snapshot: &'s Snapshot<'_, '_>,
+    id: EventId,
+    trust: Trust,
+) -> Result<Cached<'s>, Miss> {
+    snapshot
+        .get(id)
+        .filter(|cached| trust.admits(cached))
+        .ok_or(Miss)
+}
+
+/// Encodes events as cache records.
+fn records<P: Serialize>(events: &[Event<P>]) -> Vec<(EventId, Vec<u8>)> {
+    events
+        .iter()
+        .filter_map(|event| {
+            let payload = serde_json::to_vec(&event.payload).ok()?;
+            let record = encode(
+                &event.header,
+                &event.tenant_id,
+                &event.hash,
+                &event.parents,
+                &payload,
+            );
+            Some((event.id(), record))
+        })
+        .collect()
+}
+
+impl<P> TieredDag<P>
+where
+    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    pub(crate) fn mode(&self) -> Mode {
+        self.inner.fresh.mode()
+    }
+
+    fn trust_now(&self) -> Trust {
+        Trust::Valid(self.inner.cache.epoch())
+    }
+
+    /// Fills the cache with events read from PostgreSQL after `capture`.
+    pub(crate) fn fill(&self, capture: Capture, events: &[Event<P>]) {
+        self.inner.cache.fill(capture, &records(events));
+    }
+
+    /// Runs a PostgreSQL read and fills its result into the cache.
+    pub(crate) async fn through<F>(&self, read: F) -> Effect<Vec<Event<P>>>
+    where
+        F: std::future::Future<Output = Effect<Vec<Event<P>>>>,
+    {
+        let capture = self.inner.cache.capture();
+        let result = read.await;
+        if let Effect::Ok(events) = &result {
+            self.fill(capture, events);
+        }
+        result
+    }
+
+    fn cached_event(&self, id: EventId, trust: Trust) -> Option<Event<P>> {
+        self.inner
+            .cache
+            .read(|snapshot| {
+                let cached = entry(snapshot, id, trust).ok()?;
+                cached.view.event::<P>().ok()
+            })
+            .flatten()
+    }
+
+    /// Reads the event through the cache.
+    pub(crate) async fn read_through(&self, id: EventId) -> Effect<Event<P>> {
+        match self.mode() {
+            Mode::Fresh => {
+                if let Some(event) = self.cached_event(id, self.trust_now()) {
+                    return Effect::Ok(event);
+                }
+            }
+            Mode::Degraded => {
+                if let Some(event) = self.cached_event(id, Trust::Any) {
+                    return Effect::Ok(event);
+                }
+            }
+            Mode::Stale => {}
+        }
+        let capture = self.inner.cache.capture();
+        match self.inner.pg.read(id).await {
+            Effect::Ok(event) => {
+                self.fill(capture, std::slice::from_ref(&event));
+                Effect::Ok(event)
+            }
+            Effect::Err(error) if error.is_operational() => self
+                .cached_event(id, Trust::Any)
+                .map_or(Effect::Err(error), Effect::Ok),
+            other => other,
+        }
+    }
+
+    /// The ancestors walk from the cache alone: `None` unless every event
+    /// the walk reaches is cached (parents never change, so then the
+    /// answer is complete and equal to PostgreSQL's).
+    fn cached_ancestors(&self, from: EventId, limit: usize, trust: Trust) -> Option<Vec<Event<P>>> {
+        self.inner
+            .cache
+            .read(|snapshot| {
+                let start = entry(snapshot, from, trust).ok()?;
+                let start = (from, start.view.header().position);
+                let ids = walk(start, limit, WalkDirection::Ancestors, |id| {
+                    let cached = entry(snapshot, id, trust)?;
+                    cached
+                        .view
+                        .parents()
+                        .map(|parent| {
+                            let parent_entry = entry(snapshot, parent, trust)?;
+                            Ok((parent, parent_entry.view.header().position))
+                        })
+                        .collect::<Result<Vec<_>, Miss>>()
+                })
+                .ok()?;
+                ids.into_iter()
+                    .map(|id| entry(snapshot, id, trust).ok()?.view.event::<P>().ok())
+                    .collect::<Option<Vec<_>>>()
+            })
+            .flatten()
+    }
+
+    /// `walk_ancestors` through the cache.
+    pub(crate) async fn ancestors_through(
+        &self,
+        from: EventId,
+        limit: usize,
+    ) -> Effect<Vec<Event<P>>> {
+        let limit = capped(limit);
+        let trust = match self.mode() {
+            Mode::Fresh => Some(self.trust_now()),
+            Mode::Degraded => Some(Trust::Any),
+            Mode::Stale => None,
+        };
+        if let Some(events) = trust.and_then(|trust| self.cached_ancestors(from, limit, trust)) {
+            return Effect::Ok(events);
+        }
+        match self
+            .through(self.inner.pg.walk_ancestors(from, limit))
+            .await
+        {
+            Effect::Err(error) if error.is_operational() => self
+                .cached_ancestors(from, limit, Trust::Any)
+                .map_or(Effect::Err(error), Effect::Ok),
+            other => other,
+        }
+    }
+
+    /// Reads back events just committed and fills them in: the cache is
+    /// filled after the commit, never before. A failure here is ignored:
+    /// the write is committed; the events fill on their first read.
+    pub(crate) async fn fill_committed(&self, ids: &[EventId]) {
+        for id in ids {
+            let capture = self.inner.cache.capture();
+            if let Effect::Ok(event) = self.inner.pg.read(*id).await {
+                self.fill(capture, std::slice::from_ref(&event));
+            }
+        }
+    }
+}

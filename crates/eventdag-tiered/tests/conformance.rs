@@ -1,0 +1,31 @@
+//! `TieredDag` against the shared conformance suite, each case on its own
+//! scratch database and cache directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use eventdag::EventId;
+use eventdag_tiered::TieredDag;
+use serde_json::Value;
+
+use common::{fresh, Guard};
+
+async fn fresh_store() -> (TieredDag<Value>, Guard) {
+    fresh().await
+}
+
+/// Rewrites the payload in PostgreSQL, the source of truth, keeping the
+/// hash. Verification (`stored_record`, `chain_records`) always reads
+/// PostgreSQL, so the intact copy the cache may hold is never consulted.
+async fn corrupt(store: &TieredDag<Value>, event_id: EventId) {
+    let changed = sqlx::query(
+        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::jsonb WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .execute(store.postgres().pool())
+    .await
+    .expect("corrupt");
+    assert_eq!(changed.rows_affected(), 1);
+}
+
+eventdag_testkit::conformance_suite!(fresh_store, corrupt);
