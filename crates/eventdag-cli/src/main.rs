@@ -15,6 +15,7 @@ use anyhow::Context;
 use clap::Parser;
 use eventdag::MemoryDag;
 use eventdag_lmdb::LmdbDag;
+use eventdag_postgres::PgDag;
 use serde_json::Value;
 
 use args::{Cli, Command};
@@ -59,8 +60,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
+        StoreSpec::Postgres(url) => {
+            let store =
+                Arc::new(PgDag::<Value>::connect(&url).await.with_context(|| {
+                    format!("cannot connect to PostgreSQL at {}", redact(&url))
+                })?);
+            commands::run(&store, cli.command, cli.pretty, &mut out).await?;
+        }
         other => anyhow::bail!("store {other:?} is not available in this build yet"),
     }
     out.flush()?;
     Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
 }

@@ -278,21 +278,35 @@ fn tenants_and_keys_are_managed_from_the_command_line() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["tenant_id"].as_str().unwrap(), tenant_id);
     let prefix = listed[0]["keys"][0]["prefix"].as_str().unwrap().to_string();
-    assert!(key.contains(&prefix), "the key {key} carries its prefix {prefix}");
-    assert!(!std::fs::read_dir(&data).unwrap().any(|entry| {
-        std::fs::read(entry.unwrap().path()).is_ok_and(|bytes| bytes.windows(key.len()).any(|w| w == key.as_bytes()))
-    }), "the plaintext key is never stored");
+    assert!(
+        key.contains(&prefix),
+        "the key {key} carries its prefix {prefix}"
+    );
+    assert!(
+        !std::fs::read_dir(&data).unwrap().any(|entry| {
+            std::fs::read(entry.unwrap().path())
+                .is_ok_and(|bytes| bytes.windows(key.len()).any(|w| w == key.as_bytes()))
+        }),
+        "the plaintext key is never stored"
+    );
     let duplicate = eventdag(&data, &["tenant", "create", "acme"]);
     assert!(!duplicate.status.success());
     ok_lines(&eventdag(&data, &["key", "revoke", &prefix]));
-    assert_eq!(ok_lines(&eventdag(&data, &["tenant", "list"]))[0]["keys"][0]["revoked"], true);
+    assert_eq!(
+        ok_lines(&eventdag(&data, &["tenant", "list"]))[0]["keys"][0]["revoked"],
+        true
+    );
 }
 
 #[test]
 fn serve_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_eventdag"))
         .arg("--data")
@@ -306,7 +320,11 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
     for _ in 0..100 {
         if let Ok(mut stream) = std::net::TcpStream::connect(&addr) {
             use std::io::{Read, Write};
-            write!(stream, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+            write!(
+                stream,
+                "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
             let mut response = String::new();
             stream.read_to_string(&mut response).unwrap();
             assert!(response.starts_with("HTTP/1.1 200"), "{response}");
@@ -317,7 +335,11 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
     }
     assert!(answered, "the server never answered on {addr}");
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let status = child.wait().unwrap();
     assert!(status.success(), "serve exits 0 after SIGTERM: {status:?}");
     // The store was closed cleanly: it opens again at once.
@@ -330,5 +352,8 @@ fn serve_refuses_a_public_address_without_keys() {
     let output = eventdag(&dir.path().join("store"), &["serve", "--addr", "0.0.0.0:0"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("loopback") || stderr.contains("API key"), "{stderr}");
+    assert!(
+        stderr.contains("loopback") || stderr.contains("API key"),
+        "{stderr}"
+    );
 }
