@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod append_lock;
 mod auth;
 mod body;
 mod config;

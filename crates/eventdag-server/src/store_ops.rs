@@ -53,6 +53,7 @@ impl<S: ServerStore> AppState<S> {
 
     /// Appends one draft of `tenant`; wakes the streams.
     pub(crate) async fn append(&self, draft: NewEvent<Value>) -> Result<Stored, ApiError> {
+        let _serialized = self.inner.append_locks.lock(draft.tenant_id).await;
         let result = self.timed("append", self.dag().append_new(draft)).await;
         if result.is_ok() {
             self.inner.notifier.poke();
@@ -75,9 +76,11 @@ impl<S: ServerStore> AppState<S> {
                 Err(other) => return Err(other),
             }
         }
-        let ids = self
-            .timed("append_batch", self.dag().append_new_batch(drafts))
-            .await?;
+        let ids = {
+            let _serialized = self.inner.append_locks.lock(tenant).await;
+            self.timed("append_batch", self.dag().append_new_batch(drafts))
+                .await?
+        };
         self.inner.notifier.poke();
         let mut events = Vec::with_capacity(ids.len());
         for id in ids {

@@ -35,6 +35,7 @@ macro_rules! server_suite {
             api_cases::backpressure_is_429_with_retry_after,
             api_cases::next_position_and_verify,
             api_cases::health_metrics_and_page,
+            api_cases::concurrent_appends_on_one_lane_all_succeed,
             auth_cases::no_keys_serves_the_default_tenant,
             auth_cases::keys_are_required_once_one_exists,
             auth_cases::new_keys_work_at_once_and_revoked_ones_stop,
