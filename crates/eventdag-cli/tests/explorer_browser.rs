@@ -88,14 +88,94 @@ async fn attribute_set(client: &Client, css: &str, attributes: &[&str]) -> BTree
     out
 }
 
+/// `eventdag serve` on a store directory and a headless Chromium driven
+/// through chromedriver; both are killed when this is dropped.
+struct Browser {
+    client: Client,
+    port: u16,
+    _server: Reaped,
+    _driver: Reaped,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start(data: &Path) -> Self {
+        for binary in [CHROMIUM, CHROMEDRIVER] {
+            assert!(Path::new(binary).exists(), "{binary} is missing: run `bash scripts/test.sh` (it installs Debian's chromium and chromium-driver)");
+        }
+        let port = free_port();
+        let server = Reaped(
+            Command::new(env!("CARGO_BIN_EXE_eventdag"))
+                .arg("--data")
+                .arg(data)
+                .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_for_port(port, "eventdag serve");
+        let driver_port = free_port();
+        let driver = Reaped(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_for_port(driver_port, "chromedriver");
+        let profile = tempfile::tempdir().unwrap();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--window-size=1400,900", format!("--user-data-dir={}", profile.path().display())]
+            }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+            .expect("connect to chromedriver");
+        Self {
+            client,
+            port,
+            _server: server,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    async fn open_chain(&self, chain: &str) {
+        self.client
+            .goto(&format!("http://127.0.0.1:{}/?chain={chain}", self.port))
+            .await
+            .unwrap();
+    }
+
+    async fn node_count(&self) -> usize {
+        self.client
+            .find_all(Locator::Css("g.node"))
+            .await
+            .unwrap()
+            .len()
+    }
+
+    async fn save_screenshot(&self, name: &str) {
+        let shot = self.client.screenshot().await.unwrap();
+        assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join(name), &shot).unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explorer_draws_the_chain_and_shows_a_node() {
-    for binary in [CHROMIUM, CHROMEDRIVER] {
-        assert!(
-            Path::new(binary).exists(),
-            "{binary} is missing: run `bash scripts/test.sh` (it installs Debian's chromium and chromium-driver)"
-        );
-    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
 
@@ -157,55 +237,11 @@ async fn explorer_draws_the_chain_and_shows_a_node() {
     eventdag(&data, &["signal", &d, &error.to_string()]);
     eventdag(&data, &["ack", &d, "--upstream"]);
 
-    let port = free_port();
-    let server = Reaped(
-        Command::new(env!("CARGO_BIN_EXE_eventdag"))
-            .arg("--data")
-            .arg(&data)
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port, "eventdag serve");
-    let driver_port = free_port();
-    let driver = Reaped(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(driver_port, "chromedriver");
-
-    let profile = tempfile::tempdir().unwrap();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=1400,900", format!("--user-data-dir={}", profile.path().display())]
-        }),
-    );
-    let client = ClientBuilder::native()
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("connect to chromedriver");
-
-    client
-        .goto(&format!("http://127.0.0.1:{port}/?chain={a}"))
-        .await
-        .unwrap();
-    wait_until("4 nodes", || async {
-        client.find_all(Locator::Css("g.node")).await.unwrap().len() == 4
-    })
-    .await;
-    let nodes: BTreeSet<String> = attribute_set(&client, "g.node", &["data-id"])
+    let browser = Browser::start(&data).await;
+    let client = &browser.client;
+    browser.open_chain(&a).await;
+    wait_until("4 nodes", || async { browser.node_count().await == 4 }).await;
+    let nodes: BTreeSet<String> = attribute_set(client, "g.node", &["data-id"])
         .await
         .into_iter()
         .map(|row| row[0].clone())
@@ -216,14 +252,14 @@ async fn explorer_draws_the_chain_and_shows_a_node() {
             .into_iter()
             .collect()
     );
-    let edges = attribute_set(&client, "path.edge", &["data-from", "data-to"]).await;
+    let edges = attribute_set(client, "path.edge", &["data-from", "data-to"]).await;
     let expected: BTreeSet<Vec<String>> = [(&a, &b), (&a, &c), (&b, &d), (&c, &d)]
         .into_iter()
         .map(|(from, to)| vec![from.clone(), to.clone()])
         .collect();
     assert_eq!(edges, expected, "every parent -> child edge is drawn once");
     wait_until("signal arrows", || async {
-        let kinds = attribute_set(&client, "path.signal", &["data-signal"]).await;
+        let kinds = attribute_set(client, "path.signal", &["data-signal"]).await;
         kinds.contains(&vec!["error_propagation".to_string()])
             && kinds.contains(&vec!["ack".to_string()])
     })
@@ -270,19 +306,93 @@ async fn explorer_draws_the_chain_and_shows_a_node() {
     let script = format!(
         "return fetch('/v1/events', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: JSON.stringify({{payload: {{step: 'live'}}, parents: ['{d}']}})}}).then(r => r.status)"
     );
-    let status = client.execute(&script, vec![]).await.unwrap();
-    assert_eq!(status, json!(201));
+    assert_eq!(client.execute(&script, vec![]).await.unwrap(), json!(201));
     wait_until("the live event", || async {
-        client.find_all(Locator::Css("g.node")).await.unwrap().len() == 5
+        browser.node_count().await == 5
     })
     .await;
+    browser.save_screenshot("explorer.png").await;
+    browser.client.clone().close().await.unwrap();
+}
 
-    let shot = client.screenshot().await.unwrap();
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("explorer.png"), &shot).unwrap();
-    assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
-    client.close().await.unwrap();
-    drop(driver);
-    drop(server);
+/// A chain of 1,000 events — a spine on lane 0 with a side event on lane 1
+/// at every tenth step — as JSON lines for `eventdag import`. Returns the
+/// root's id.
+fn thousand_event_chain(file: &Path) -> String {
+    let mut lines = Vec::with_capacity(1000);
+    let mut spine: Vec<(uuid::Uuid, u32)> = Vec::new();
+    let mut next_sequence = [0u32; 2];
+    for n in 0..1000u32 {
+        let id = uuid::Uuid::now_v7();
+        let (parents, depth, lane) = match spine.last() {
+            None => (vec![], 0, 0),
+            Some((parent, depth)) => (vec![*parent], depth + 1, usize::from(n % 10 == 5)),
+        };
+        let sequence = next_sequence[lane];
+        next_sequence[lane] += 1;
+        if lane == 0 {
+            spine.push((id, depth));
+        }
+        let position = json!({"depth": depth, "lane": lane, "sequence": sequence});
+        lines.push(json!({"id": id, "parents": parents, "position": position, "kind": (n % 16) << 12, "payload": {"n": n}}).to_string());
+    }
+    std::fs::write(file, lines.join("\n")).unwrap();
+    spine[0].0.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explorer_draws_a_thousand_events_and_pans_and_zooms() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let file = dir.path().join("chain.jsonl");
+    let root = thousand_event_chain(&file);
+    assert_eq!(
+        eventdag(&data, &["import", file.to_str().unwrap()])["imported"],
+        1000
+    );
+
+    let browser = Browser::start(&data).await;
+    let client = &browser.client;
+    let started = Instant::now();
+    browser.open_chain(&root).await;
+    wait_until("1,000 nodes", || async {
+        browser.node_count().await == 1000
+    })
+    .await;
+    println!(
+        "1,000 events drawn {:?} after navigation",
+        started.elapsed()
+    );
+    assert_eq!(
+        client
+            .find_all(Locator::Css("path.edge"))
+            .await
+            .unwrap()
+            .len(),
+        999
+    );
+
+    let viewport = || async {
+        client
+            .find(Locator::Css("#viewport"))
+            .await
+            .unwrap()
+            .attr("transform")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let before = viewport().await;
+    let wheel = "document.getElementById('canvas').dispatchEvent(new WheelEvent('wheel', {deltaY: -400, clientX: 300, clientY: 300, bubbles: true, cancelable: true}));";
+    client.execute(wheel, vec![]).await.unwrap();
+    let zoomed = viewport().await;
+    assert_ne!(zoomed, before, "the wheel zooms");
+    let drag = "const c = document.getElementById('canvas');
+        c.dispatchEvent(new MouseEvent('mousedown', {clientX: 500, clientY: 400, bubbles: true}));
+        window.dispatchEvent(new MouseEvent('mousemove', {clientX: 620, clientY: 300, bubbles: true}));
+        window.dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));";
+    client.execute(drag, vec![]).await.unwrap();
+    assert_ne!(viewport().await, zoomed, "dragging pans");
+    browser.save_screenshot("explorer-1000.png").await;
+    browser.client.clone().close().await.unwrap();
 }
