@@ -215,10 +215,15 @@ async fn run<S: ServerStore>(
         figures.row(&format!("HTTP ancestors (limit {WALK_LIMIT})"))
     );
 
+    // Serialized like the server's own appends (a per-tenant lock): without
+    // it, dozens of optimistic writers on one lane exhaust
+    // `append_new`'s retries on a store with slow commits.
     let direct = Arc::clone(&store);
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
     let figures = phase(clients, duration, move |c, n| {
-        let store = Arc::clone(&direct);
+        let (store, lock) = (Arc::clone(&direct), Arc::clone(&lock));
         async move {
+            let _serialized = lock.lock().await;
             store
                 .append_new(NewEvent::new(json!({"client": c, "n": n})))
                 .await
