@@ -8,12 +8,16 @@ use eventdag_lmdb::{LmdbError, LmdbOptions};
 use eventdag_postgres::PgDag;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::cache::HotCache;
 use crate::freshness::{Freshness, Mode};
 use crate::listener::{self, Listening};
 use crate::{TieredError, TieredOptions};
+
+/// Background fills after writes in flight at once; more are skipped.
+const MAX_FILLS: usize = 64;
 
 /// How long `open` waits for a cache directory held by a store of this
 /// process that is being dropped.
@@ -33,6 +37,8 @@ pub(crate) struct Inner<P> {
     pub(crate) cache: Arc<HotCache>,
     pub(crate) fresh: Arc<Freshness>,
     pub(crate) options: TieredOptions,
+    /// Bounds the background fills after writes.
+    pub(crate) fills: Arc<Semaphore>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -171,6 +177,7 @@ where
                 cache,
                 fresh,
                 options,
+                fills: Arc::new(Semaphore::new(MAX_FILLS)),
                 tasks,
             }),
         })

@@ -24,7 +24,7 @@ where
         let result = self.inner.pg.append_batch(events).await;
         if let Effect::Ok(ids) = &result {
             if ids.len() <= BATCH_FILL {
-                self.fill_committed(ids).await;
+                self.fill_committed(ids.clone());
             }
         }
         result

@@ -20,7 +20,7 @@ where
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
         let result = self.inner.pg.append(event).await;
         if let Effect::Ok(id) = &result {
-            self.fill_committed(std::slice::from_ref(id)).await;
+            self.fill_committed(vec![*id]);
         }
         result
     }

@@ -11,7 +11,10 @@
 
 use eventdag::walk::{walk, WalkDirection};
 use eventdag::{capped, Effect, Event, EventDag, EventId};
-use eventdag_lmdb::codec::encode;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use eventdag_lmdb::codec::{encode, RecordView};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -139,27 +142,39 @@ where
 
     /// The ancestors walk from the cache alone: `None` unless every event
     /// the walk reaches is cached (parents never change, so then the
-    /// answer is complete and equal to PostgreSQL's).
+    /// answer is complete and equal to PostgreSQL's). Each entry is looked
+    /// up and checked once.
     fn cached_ancestors(&self, from: EventId, limit: usize, trust: Trust) -> Option<Vec<Event<P>>> {
         self.inner
             .cache
             .read(|snapshot| {
-                let start = entry(snapshot, from, trust).ok()?;
-                let start = (from, start.view.header().position);
-                let ids = walk(start, limit, WalkDirection::Ancestors, |id| {
-                    let cached = entry(snapshot, id, trust)?;
-                    cached
-                        .view
-                        .parents()
-                        .map(|parent| {
-                            let parent_entry = entry(snapshot, parent, trust)?;
-                            Ok((parent, parent_entry.view.header().position))
-                        })
-                        .collect::<Result<Vec<_>, Miss>>()
-                })
+                let mut seen: HashMap<EventId, RecordView<'_>> = HashMap::new();
+                let start = entry(snapshot, from, trust).ok()?.view;
+                seen.insert(from, start);
+                let ids = walk(
+                    (from, start.header().position),
+                    limit,
+                    WalkDirection::Ancestors,
+                    |id| {
+                        let view = *seen.get(&id).ok_or(Miss)?;
+                        let mut parents = Vec::new();
+                        for parent in view.parents() {
+                            let parent_view = match seen.get(&parent) {
+                                Some(known) => *known,
+                                None => {
+                                    let found = entry(snapshot, parent, trust)?.view;
+                                    seen.insert(parent, found);
+                                    found
+                                }
+                            };
+                            parents.push((parent, parent_view.header().position));
+                        }
+                        Ok::<_, Miss>(parents)
+                    },
+                )
                 .ok()?;
                 ids.into_iter()
-                    .map(|id| entry(snapshot, id, trust).ok()?.view.event::<P>().ok())
+                    .map(|id| seen.get(&id)?.event::<P>().ok())
                     .collect::<Option<Vec<_>>>()
             })
             .flatten()
@@ -191,15 +206,24 @@ where
         }
     }
 
-    /// Reads back events just committed and fills them in: the cache is
-    /// filled after the commit, never before. A failure here is ignored:
-    /// the write is committed; the events fill on their first read.
-    pub(crate) async fn fill_committed(&self, ids: &[EventId]) {
-        for id in ids {
-            let capture = self.inner.cache.capture();
-            if let Effect::Ok(event) = self.inner.pg.read(*id).await {
-                self.fill(capture, std::slice::from_ref(&event));
+    /// Reads back events just committed and fills them in, in the
+    /// background: `Ok` has already been returned (the commit is done), and
+    /// the cache is filled right after, off the caller's path. A failure
+    /// here is ignored — the events fill on their first read — and when
+    /// too many fills are in flight new ones are skipped the same way.
+    pub(crate) fn fill_committed(&self, ids: Vec<EventId>) {
+        let Ok(permit) = Arc::clone(&self.inner.fills).try_acquire_owned() else {
+            return;
+        };
+        let store = self.clone();
+        tokio::spawn(async move {
+            for id in ids {
+                let capture = store.inner.cache.capture();
+                if let Effect::Ok(event) = store.inner.pg.read(id).await {
+                    store.fill(capture, std::slice::from_ref(&event));
+                }
             }
-        }
+            drop(permit);
+        });
     }
 }

@@ -2,7 +2,7 @@
 //! tests: each test gets its own database on the server named by
 //! `EVENTDAG_TEST_DATABASE_URL` (dropped WITH (FORCE) with its guard) and
 //! its own temporary cache directory.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
@@ -12,15 +12,15 @@ use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 
 /// The server tests use unless `EVENTDAG_TEST_DATABASE_URL` says otherwise.
-pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub(crate) const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// The administrative URL of the test server.
-pub fn admin_url() -> String {
+pub(crate) fn admin_url() -> String {
     std::env::var("EVENTDAG_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
 }
 
 /// `url` with its database replaced by `database`.
-pub fn with_database(url: &str, database: &str) -> String {
+pub(crate) fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
@@ -44,14 +44,14 @@ async fn admin(url: &str) -> PgConnection {
 }
 
 /// A scratch database, dropped with the guard.
-pub struct Database {
+pub(crate) struct Database {
     admin_url: String,
     name: String,
 }
 
 impl Database {
     /// A new empty database.
-    pub async fn create() -> Self {
+    pub(crate) async fn create() -> Self {
         let admin_url = admin_url();
         let name = format!("eventdag_tiered_{}", uuid::Uuid::now_v7().simple());
         let mut connection = admin(&admin_url).await;
@@ -64,7 +64,7 @@ impl Database {
     }
 
     /// Its URL.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         with_database(&self.admin_url, &self.name)
     }
 }
@@ -93,19 +93,19 @@ impl Drop for Database {
 }
 
 /// A scratch database and a temporary cache directory.
-pub struct Guard {
-    pub cache_dir: tempfile::TempDir,
-    pub database: Database,
+pub(crate) struct Guard {
+    pub(crate) cache_dir: tempfile::TempDir,
+    pub(crate) database: Database,
 }
 
 /// Options for tests: a small pool.
-pub fn test_options() -> TieredOptions {
+pub(crate) fn test_options() -> TieredOptions {
     TieredOptions::new().postgres(PgOptions::new().max_connections(4))
 }
 
 /// A fresh store on a fresh database and cache directory, fresh (cached
 /// flags served) before it is returned.
-pub async fn fresh_with(options: TieredOptions) -> (TieredDag<Value>, Guard) {
+pub(crate) async fn fresh_with(options: TieredOptions) -> (TieredDag<Value>, Guard) {
     let database = Database::create().await;
     let cache_dir = tempfile::Builder::new()
         .prefix("eventdag-tiered-")
@@ -128,6 +128,6 @@ pub async fn fresh_with(options: TieredOptions) -> (TieredDag<Value>, Guard) {
 }
 
 /// A fresh store with the test options.
-pub async fn fresh() -> (TieredDag<Value>, Guard) {
+pub(crate) async fn fresh() -> (TieredDag<Value>, Guard) {
     fresh_with(test_options()).await
 }

@@ -1,0 +1,276 @@
+//! Two `TieredDag` nodes in two processes sharing one PostgreSQL database,
+//! each with its own cache directory. This binary (no libtest harness) is
+//! node A; it re-runs itself with `TIERED_NODE_B` set to be node B.
+//!
+//! B caches a chain, then watches it while A acknowledges, appends,
+//! compensates and cancels. For each change B reports the wall-clock time
+//! it first served the new state; A subtracts the time its call returned
+//! (after the commit). The largest difference is the measured staleness,
+//! asserted to be within the documented bound (`staleness_bound`, 1 s by
+//! default); B then checks the whole state against PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use eventdag::{
+    DagStore, Effect, EventDag, EventFlags, EventId, EventKind, UpstreamSignal, DEFAULT_TENANT,
+};
+use eventdag_testkit::support::{ok, put};
+use eventdag_tiered::TieredDag;
+use serde_json::Value;
+
+const ENV: &str = "TIERED_NODE_B";
+const WAIT: Duration = Duration::from_secs(10);
+
+fn now_us() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros(),
+    )
+    .unwrap()
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    match std::env::var(ENV) {
+        Ok(spec) => runtime.block_on(node_b(&spec)),
+        Err(_) => {
+            runtime.block_on(node_a());
+            println!("test two_nodes ... ok");
+        }
+    }
+}
+
+/// Polls `check` every millisecond until it holds; the time it first did.
+async fn first_seen<F, Fut>(what: &str, mut check: F) -> i64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while started.elapsed() < WAIT {
+        if check().await {
+            return now_us();
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("node B never saw {what}");
+}
+
+async fn node_b(spec: &str) {
+    let mut parts = spec.split(',');
+    let url = parts.next().unwrap().to_owned();
+    let root: EventId = parts.next().unwrap().parse().unwrap();
+    let child: EventId = parts.next().unwrap().parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b: TieredDag<Value> = TieredDag::open_with(dir.path(), &url, common::test_options())
+        .await
+        .unwrap();
+    assert!(b.wait_fresh(WAIT).await);
+    let walked = ok(b.walk_ancestors(child, 10).await);
+    assert_eq!(walked.len(), 2);
+    assert!(!walked[0].is_acknowledged());
+    let correlation = walked[0].header.correlation_id;
+    println!("B ready");
+
+    let seen = first_seen("the acknowledgment", || async {
+        ok(b.read(child).await).is_acknowledged()
+    })
+    .await;
+    println!("B ack {seen}");
+    let seen = first_seen("the append", || async {
+        ok(b.walk_descendants(root, 10).await).len() == 3
+    })
+    .await;
+    println!("B append {seen}");
+    let seen = first_seen("the compensation", || async {
+        ok(b.read(root).await)
+            .header
+            .flags
+            .contains(EventFlags::COMPENSATED)
+    })
+    .await;
+    println!("B compensation {seen}");
+    let seen = first_seen("the cancellation", || async {
+        ok(b.chain_state(DEFAULT_TENANT, correlation).await)
+            .cancelled
+            .is_some()
+    })
+    .await;
+    println!("B cancel {seen}");
+
+    // After the bound, everything B serves equals PostgreSQL's state.
+    tokio::time::sleep(b.options().staleness_bound_value()).await;
+    let pg = b.postgres();
+    for id in [root, child] {
+        assert_eq!(ok(b.read(id).await), ok(pg.read(id).await));
+    }
+    let tip = ok(b.walk_descendants(root, 10).await).last().unwrap().id();
+    assert_eq!(
+        ok(b.walk_ancestors(tip, 10).await),
+        ok(pg.walk_ancestors(tip, 10).await)
+    );
+    assert!(ok(b.unacknowledged(10).await)
+        .iter()
+        .all(|e| e.id() != child));
+    let signals = ok(b.signals_of(child, 10).await);
+    assert_eq!(signals.len(), 2, "compensation and cancel: {signals:?}");
+    let next = ok(b
+        .next_position_for_tenant(DEFAULT_TENANT, Some(tip), 0)
+        .await);
+    let refused = b
+        .append(eventdag_testkit::support::event(
+            DEFAULT_TENANT,
+            &[tip],
+            next,
+            EventKind::DATA,
+            EventFlags::empty(),
+            9,
+        ))
+        .await;
+    assert!(
+        matches!(refused, Effect::Err(ref e) if e.code() == "cancelled"),
+        "append into a chain cancelled on node A: {refused:?}"
+    );
+    println!("B done");
+}
+
+struct Child {
+    process: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Child {
+    /// The next line B prints that starts with `B `, split.
+    fn expect(&mut self, what: &str) -> Vec<String> {
+        for line in self.lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("B ") {
+                let words: Vec<String> = rest.split(' ').map(str::to_owned).collect();
+                assert_eq!(words[0], what, "node B said {line}");
+                return words;
+            }
+        }
+        let status = self.process.wait().unwrap();
+        panic!("node B exited ({status}) before saying {what}");
+    }
+
+    fn seen(&mut self, what: &str) -> i64 {
+        self.expect(what)[1].parse().unwrap()
+    }
+}
+
+async fn node_a() {
+    let (a, guard) = common::fresh().await;
+    let root = put(
+        &a,
+        DEFAULT_TENANT,
+        &[],
+        0,
+        EventKind::DATA,
+        EventFlags::REQUIRES_ACK,
+    )
+    .await;
+    let child = put(
+        &a,
+        DEFAULT_TENANT,
+        &[&root],
+        0,
+        EventKind::DATA,
+        EventFlags::REQUIRES_ACK,
+    )
+    .await;
+    let spec = format!("{},{},{}", guard.database.url(), root.id(), child.id());
+    let mut process = Command::new(std::env::current_exe().unwrap())
+        .env(ENV, spec)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = process.stdout.take().unwrap();
+    let mut b = Child {
+        process,
+        lines: BufReader::new(stdout).lines(),
+    };
+    let expect = |b: &mut Child, what: &str| b.expect(what);
+    tokio::task::block_in_place(|| expect(&mut b, "ready"));
+
+    let mut staleness = Vec::new();
+    ok(a.acknowledge(child.id(), false).await);
+    let committed = now_us();
+    staleness.push((
+        "ack",
+        tokio::task::block_in_place(|| b.seen("ack")) - committed,
+    ));
+
+    put(
+        &a,
+        DEFAULT_TENANT,
+        &[&child],
+        0,
+        EventKind::DATA,
+        EventFlags::empty(),
+    )
+    .await;
+    let committed = now_us();
+    staleness.push((
+        "append",
+        tokio::task::block_in_place(|| b.seen("append")) - committed,
+    ));
+
+    ok(a.signal_upstream(
+        child.id(),
+        UpstreamSignal::CompensationComplete {
+            event_id: root.id(),
+        },
+    )
+    .await);
+    let committed = now_us();
+    staleness.push((
+        "compensation",
+        tokio::task::block_in_place(|| b.seen("compensation")) - committed,
+    ));
+
+    ok(a.signal_upstream(
+        child.id(),
+        UpstreamSignal::Cancel {
+            correlation_id: root.header.correlation_id,
+            reason: "stop".into(),
+        },
+    )
+    .await);
+    let committed = now_us();
+    staleness.push((
+        "cancel",
+        tokio::task::block_in_place(|| b.seen("cancel")) - committed,
+    ));
+    tokio::task::block_in_place(|| expect(&mut b, "done"));
+    let status = b.process.wait().unwrap();
+    assert!(status.success(), "node B failed: {status}");
+
+    let bound = a.options().staleness_bound_value();
+    let mut out = std::io::stdout().lock();
+    for (what, micros) in &staleness {
+        writeln!(out, "staleness of {what} on node B: {} µs", micros.max(&0)).unwrap();
+        assert!(
+            u128::from(micros.max(&0).unsigned_abs()) <= bound.as_micros(),
+            "{what} took {micros} µs to reach node B, bound {bound:?}"
+        );
+    }
+    drop(a);
+    drop(guard);
+}
