@@ -2,7 +2,13 @@
 //! tests: each test gets its own database on the server named by
 //! `EVENTDAG_TEST_DATABASE_URL` (dropped WITH (FORCE) with its guard) and
 //! its own temporary cache directory.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::time::Duration;
 

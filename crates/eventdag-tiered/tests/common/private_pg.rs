@@ -1,7 +1,13 @@
 //! A PostgreSQL cluster of this test's own (initdb/pg_ctl as the
 //! `postgres` user, in a temporary directory, on a free port), so that a
 //! test can stop and restart it without touching the shared server.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
