@@ -30,6 +30,16 @@ where
         result
     }
 
+    /// PostgreSQL assigns the position inside its transaction (native, so
+    /// re-appends stay idempotent); the event fills after the commit.
+    async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
+        let result = self.inner.pg.append_assigned(event).await;
+        if let Effect::Ok(id) = &result {
+            self.fill_committed(vec![*id]);
+        }
+        result
+    }
+
     async fn next_position_for_tenant(
         &self,
         tenant_id: TenantId,
