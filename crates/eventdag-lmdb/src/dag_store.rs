@@ -1,7 +1,7 @@
 //! `DagStore` (the native extras every backend provides) for `LmdbDag`.
 
 use async_trait::async_trait;
-use eventdag::append_rules::prepare;
+use eventdag::append_rules::{prepare, prepare_assigned};
 use eventdag::{
     capped, now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
     EventId, SignalRecord, StoredRecord, TenantId, MAX_BATCH_EVENTS, MAX_CHAIN_EVENTS,
@@ -37,6 +37,16 @@ where
             .map(|event| prepare(event, limits, now))
             .collect();
         self.writer.call(|job| Command::Batch(prepared, job)).await
+    }
+
+    async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
+        // The writer thread assigns depth and sequence inside the write
+        // transaction, so concurrent appends to one lane never conflict and
+        // can share one group commit.
+        let prepared = prepare_assigned(event, self.shared.options.limits, now_micros());
+        self.writer
+            .call(|job| Command::Append(Box::new(prepared), job))
+            .await
     }
 
     async fn next_position_for_tenant(

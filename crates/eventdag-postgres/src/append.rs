@@ -9,8 +9,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use eventdag::append_rules::{
-    check_chain, check_parents, check_sequence, compare_with_stored, prepare, seal, ChainAdmission,
-    ParentView, PreparedAppend,
+    check_chain, check_parents, check_sequence, compare_with_stored, prepare, prepare_assigned,
+    seal, ChainAdmission, ParentView, PreparedAppend,
 };
 use eventdag::{
     now_micros, sequence_conflict, ChainState, ErrorEffect, Event, EventId, TenantId,
@@ -165,9 +165,13 @@ where
 {
     /// Appends `events` all or none. Validation failures and races on ids
     /// are resolved as `MemoryDag` would resolve them.
+    /// With `assign_position`, depth and sequence are assigned inside the
+    /// transaction (`DagStore::append_assigned`): the tenant lock makes the
+    /// lane counters read there exact, so writers never conflict.
     pub(crate) async fn append_events(
         &self,
         events: Vec<Event<P>>,
+        assign_position: bool,
     ) -> Result<Appended, ErrorEffect> {
         if events.len() > MAX_BATCH_EVENTS {
             return Err(ErrorEffect::invalid(
@@ -184,7 +188,13 @@ where
         // timestamps (and is idempotent if the first try committed).
         let prepared: Vec<Result<PreparedAppend<P>, ErrorEffect>> = events
             .into_iter()
-            .map(|event| prepare(event, limits, now))
+            .map(|event| {
+                if assign_position {
+                    prepare_assigned(event, limits, now)
+                } else {
+                    prepare(event, limits, now)
+                }
+            })
             .collect();
         let mut attempt = 1;
         loop {
@@ -452,7 +462,9 @@ fn plan<P: Serialize + DeserializeOwned + Clone>(
         }
         let lane_key = (tenant, header.position.lane);
         let next = context.lanes.get(&lane_key).copied().unwrap_or(0);
-        check_sequence(&p, u32::try_from(next).unwrap_or(u32::MAX))?;
+        check_sequence(&mut p, u32::try_from(next).unwrap_or(u32::MAX))?;
+        // An assigned position was only settled just now.
+        let header = p.event.header;
         let parents: Vec<ParentView> = views.into_iter().flatten().collect();
         seal(&mut p, &parents);
         context

@@ -27,16 +27,15 @@ fn retry<T>(admission: ChainAdmission) -> Effect<T> {
     }
 }
 
-#[async_trait]
-impl<P> EventDag for PgDag<P>
+impl<P> PgDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    type Payload = P;
-
-    async fn append(&self, event: Event<P>) -> Effect<EventId> {
+    /// One event, at the position given or (with `assign_position`) at the
+    /// one the transaction assigns.
+    async fn append_one(&self, event: Event<P>, assign_position: bool) -> Effect<EventId> {
         match self
-            .bounded("append", self.append_events(vec![event]))
+            .bounded("append", self.append_events(vec![event], assign_position))
             .await
         {
             Ok(Appended::Stored(ids)) => match ids.into_iter().next() {
@@ -48,6 +47,18 @@ where
             Ok(Appended::Retry(admission)) => retry(admission),
             Err(error) => Effect::Err(error),
         }
+    }
+}
+
+#[async_trait]
+impl<P> EventDag for PgDag<P>
+where
+    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Payload = P;
+
+    async fn append(&self, event: Event<P>) -> Effect<EventId> {
+        self.append_one(event, false).await
     }
 
     async fn read(&self, event_id: EventId) -> Effect<Event<P>> {
@@ -117,9 +128,13 @@ impl<P> DagStore for PgDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
+    async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
+        self.append_one(event, true).await
+    }
+
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
         match self
-            .bounded("append_batch", self.append_events(events))
+            .bounded("append_batch", self.append_events(events, false))
             .await
         {
             Ok(Appended::Stored(ids)) => Effect::Ok(ids),

@@ -1,14 +1,13 @@
-//! Serializes this server's own position-assigning appends per tenant.
+//! Serializes this server's own batch appends per tenant.
 //!
-//! `EventDagExt::append_new` reads the lane's next sequence, then appends
-//! optimistically and retries on a conflict (at most
-//! `eventdag::MAX_SEQUENCE_RETRIES` times). Dozens of concurrent requests
-//! on one lane can exhaust those retries and answer 409 although the
-//! client asked the server to assign the position. Taking a per-tenant
-//! lock around the read-then-append removes the races between this
-//! server's requests; races with other processes remain rare and are
-//! absorbed by the retries. Stores write one transaction at a time
-//! anyway, so the lock costs little throughput.
+//! Single appends need no lock: the store assigns their position inside
+//! its write transaction (`DagStore::append_assigned`). A batch is placed
+//! optimistically by `EventDagExt::append_new_batch` (read the lanes' next
+//! sequences, append, retry the whole batch on a conflict, at most
+//! `eventdag::MAX_SEQUENCE_RETRIES` times); dozens of concurrent batches on
+//! one lane could exhaust those retries. Taking a per-tenant lock around
+//! the placement removes the races between this server's batches; races
+//! with other processes remain rare and are absorbed by the retries.
 
 use std::hash::BuildHasher;
 

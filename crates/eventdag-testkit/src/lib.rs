@@ -52,6 +52,9 @@ macro_rules! conformance_suite {
             append::sequences_are_per_tenant_and_lane,
             append::next_position_follows_parent_and_reserves_nothing,
             append::next_position_unknown_or_foreign_parent_not_found,
+            append::append_assigned_takes_depth_and_next_sequence,
+            append::append_assigned_reappend_is_idempotent,
+            append::append_assigned_validates_like_append,
             walks::ancestors_of_a_line_run_tip_to_root,
             walks::ancestors_of_a_diamond_each_once,
             walks::ancestors_of_a_fan_in_order_by_lane_then_sequence,
@@ -100,6 +103,13 @@ macro_rules! conformance_suite {
         async fn conformance_concurrent_appends_to_one_lane() {
             let (store, guard) = $factory().await;
             $crate::cases::concurrency::concurrent_appends_to_one_lane(::std::sync::Arc::new(store)).await;
+            drop(guard);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn conformance_concurrent_assigned_appends_never_conflict() {
+            let (store, guard) = $factory().await;
+            $crate::cases::concurrency::concurrent_assigned_appends_never_conflict(::std::sync::Arc::new(store)).await;
             drop(guard);
         }
 

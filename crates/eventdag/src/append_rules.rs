@@ -49,6 +49,11 @@ pub struct PreparedAppend<P> {
     pub correlation_defaulted: bool,
     /// The caller left the timestamp 0 ("now").
     pub timestamp_defaulted: bool,
+    /// The store assigns depth and sequence inside its write transaction
+    /// ([`crate::DagStore::append_assigned`]): [`check_parents`] sets the
+    /// depth the parents imply and [`check_sequence`] the lane's next free
+    /// sequence instead of checking the ones given.
+    pub position_assigned: bool,
 }
 
 /// What validation needs to know of a parent.
@@ -151,15 +156,32 @@ pub fn prepare<P: Serialize>(
     Ok(PreparedAppend {
         correlation_defaulted: header.correlation_id.is_nil(),
         timestamp_defaulted,
+        position_assigned: false,
         event,
         payload_bytes,
     })
 }
 
+/// [`prepare`] for an append whose depth and sequence the store assigns
+/// inside its write transaction.
+///
+/// # Errors
+/// As [`prepare`].
+pub fn prepare_assigned<P: Serialize>(
+    event: Event<P>,
+    limits: AppendLimits,
+    now_micros: u64,
+) -> Result<PreparedAppend<P>, ErrorEffect> {
+    let mut prepared = prepare(event, limits, now_micros)?;
+    prepared.position_assigned = true;
+    Ok(prepared)
+}
+
 /// Compares a re-appended event with the stored one of the same id.
 /// Store-managed flags, the payload size and the hash do not count; a nil
 /// correlation id or zero timestamp in the new event match whatever the
-/// store chose for them.
+/// store chose for them, and so do depth and sequence when the store
+/// assigns the position (the lane must still match).
 ///
 /// # Errors
 /// [`ErrorEffect::IdConflict`] naming the first field that differs.
@@ -173,7 +195,9 @@ pub fn compare_with_stored<P>(
         Some("correlation_id")
     } else if !new.timestamp_defaulted && a.timestamp != b.timestamp {
         Some("timestamp")
-    } else if a.position != b.position {
+    } else if new.position_assigned && a.position.lane != b.position.lane {
+        Some("lane")
+    } else if !new.position_assigned && a.position != b.position {
         Some("position")
     } else if a.event_kind != b.event_kind {
         Some("kind")
@@ -200,8 +224,9 @@ pub fn compare_with_stored<P>(
 }
 
 /// Checks the parents (in the event's order, `None` for one that does not
-/// exist): same tenant, depth `1 + max(parent depths)` (0 for a root); and
-/// fills a nil correlation id from the first parent (own id for a root).
+/// exist): same tenant, depth `1 + max(parent depths)` (0 for a root) —
+/// or sets that depth when the position is assigned; and fills a nil
+/// correlation id from the first parent (own id for a root).
 ///
 /// # Errors
 /// [`ErrorEffect::ParentNotFound`], [`ErrorEffect::TenantMismatch`] or
@@ -236,6 +261,9 @@ pub fn check_parents<P>(
             )
         })?,
     };
+    if prepared.position_assigned {
+        event.header.position.depth = expected;
+    }
     let actual = event.header.position.depth;
     if actual != expected {
         return Err(ErrorEffect::InvalidDepth {
@@ -293,11 +321,18 @@ pub fn check_chain<P>(
     }
 }
 
-/// Checks that the event takes the next free sequence of its lane.
+/// Checks that the event takes the next free sequence of its lane — or
+/// gives it that sequence when the position is assigned.
 ///
 /// # Errors
 /// [`ErrorEffect::SequenceConflict`] with the expected sequence.
-pub fn check_sequence<P>(prepared: &PreparedAppend<P>, next_free: u32) -> Result<(), ErrorEffect> {
+pub fn check_sequence<P>(
+    prepared: &mut PreparedAppend<P>,
+    next_free: u32,
+) -> Result<(), ErrorEffect> {
+    if prepared.position_assigned {
+        prepared.event.header.position.sequence = next_free;
+    }
     let header = &prepared.event.header;
     if header.position.sequence == next_free {
         Ok(())

@@ -14,8 +14,9 @@ use crate::{
     EventId, EventKind, Mismatch, NewEvent, StoredRecord, TenantId, Verification,
 };
 
-/// How often `append_new` re-reads the next sequence after losing a race
-/// for it before giving up with the conflict.
+/// How often an optimistic append (`append_new_batch`, the provided
+/// `DagStore::append_assigned`) re-reads the next sequence after losing a
+/// race for it before giving up with the conflict.
 pub const MAX_SEQUENCE_RETRIES: u32 = 64;
 
 /// Conveniences every store gets.
@@ -24,8 +25,10 @@ pub trait EventDagExt: DagStore
 where
     Self::Payload: Serialize,
 {
-    /// Appends `draft` at the next free position of its lane, retrying when
-    /// another writer takes the sequence first. Returns the stored event.
+    /// Appends `draft` at the next free position of its lane (assigned by
+    /// the store inside its write transaction, so concurrent writers never
+    /// conflict), or at `draft.position` when given (checked as by
+    /// `append`). Returns the stored event.
     async fn append_new(&self, draft: NewEvent<Self::Payload>) -> Effect<Event<Self::Payload>> {
         if let Some(id) = draft.id {
             match self.read(id).await {
@@ -34,35 +37,22 @@ where
                 other => return other,
             }
         }
-        let (depth, lane) = match self.place(&draft).await {
-            Ok(placement) => placement,
+        let lane = match self.place(&draft).await {
+            Ok((_, lane)) => lane,
             Err(error) => return Effect::Err(error),
         };
         let id = draft.id.unwrap_or_else(new_event_id);
-        let mut attempt = 0;
-        loop {
-            let position = match draft.position {
-                Some(position) => position,
-                None => match self
-                    .next_position_for_tenant(draft.tenant_id, None, lane)
+        let appended = match draft.position {
+            Some(position) => self.append(event_from_draft(&draft, id, position)).await,
+            None => {
+                let placeholder = DagPosition::new(0, lane, 0);
+                self.append_assigned(event_from_draft(&draft, id, placeholder))
                     .await
-                    .branch()
-                {
-                    Ok(next) => DagPosition::new(depth, lane, next.sequence),
-                    Err(effect) => return effect,
-                },
-            };
-            match self.append(event_from_draft(&draft, id, position)).await {
-                Effect::Err(ErrorEffect::SequenceConflict { .. })
-                    if draft.position.is_none() && attempt < MAX_SEQUENCE_RETRIES =>
-                {
-                    attempt += 1;
-                }
-                other => match other.branch() {
-                    Ok(id) => return self.read(id).await,
-                    Err(effect) => return effect,
-                },
             }
+        };
+        match appended.branch() {
+            Ok(id) => self.read(id).await,
+            Err(effect) => effect,
         }
     }
 

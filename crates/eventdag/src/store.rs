@@ -73,6 +73,53 @@ pub trait DagStore: EventDag {
     /// first event refused; nothing is stored.
     async fn append_batch(&self, events: Vec<Event<Self::Payload>>) -> Effect<Vec<EventId>>;
 
+    /// Appends `event` at the position the store assigns inside its write
+    /// transaction: the depth its parents imply and the next free sequence
+    /// of `event.header.position.lane` (the depth and sequence given are
+    /// ignored). Concurrent writers never conflict over a sequence.
+    /// Everything else is validated as by [`EventDag::append`]; re-appending
+    /// the same id with the same content (and lane) is idempotent.
+    ///
+    /// The provided version is optimistic (read the next position, append,
+    /// retry on a conflict); every backend here overrides it natively.
+    async fn append_assigned(&self, event: Event<Self::Payload>) -> Effect<EventId> {
+        let mut event = event;
+        if event.header.event_id.is_nil() {
+            event.header.event_id = crate::new_event_id();
+        }
+        let mut depth = 0;
+        for parent in &event.parents {
+            match self.read(*parent).await {
+                Effect::Ok(stored) => {
+                    depth = depth.max(stored.header.position.depth.saturating_add(1));
+                }
+                _ => break, // `append` reports the missing parent.
+            }
+        }
+        event.header.position.depth = depth;
+        let lane = event.header.position.lane;
+        let mut attempt = 0;
+        loop {
+            let next = match self
+                .next_position_for_tenant(event.tenant_id, None, lane)
+                .await
+                .branch()
+            {
+                Ok(next) => next,
+                Err(effect) => return effect,
+            };
+            event.header.position.sequence = next.sequence;
+            match self.append(event.clone()).await {
+                Effect::Err(crate::ErrorEffect::SequenceConflict { .. })
+                    if attempt < crate::MAX_SEQUENCE_RETRIES =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// [`EventDag::next_position`] for a root or parent of `tenant_id`. A
     /// parent of another tenant is not found.
     async fn next_position_for_tenant(

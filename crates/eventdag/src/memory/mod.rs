@@ -74,6 +74,20 @@ impl<P> MemoryDag<P> {
     }
 }
 
+impl<P: Serialize + Clone> MemoryDag<P> {
+    fn append_one(&self, event: Event<P>, assign_position: bool) -> Effect<EventId> {
+        let outcome = self
+            .state
+            .write()
+            .append(event, self.limits, now_micros(), assign_position);
+        match outcome {
+            Ok(AppendOutcome::Inserted(id) | AppendOutcome::AlreadyStored(id)) => Effect::Ok(id),
+            Ok(AppendOutcome::Retry(admission)) => retry_effect(admission),
+            Err(error) => Effect::Err(error),
+        }
+    }
+}
+
 fn retry_effect<T>(admission: ChainAdmission) -> Effect<T> {
     match admission {
         ChainAdmission::RetryAfter { after, reason } => Effect::Retry {
@@ -96,12 +110,7 @@ where
     type Payload = P;
 
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
-        let outcome = self.state.write().append(event, self.limits, now_micros());
-        match outcome {
-            Ok(AppendOutcome::Inserted(id) | AppendOutcome::AlreadyStored(id)) => Effect::Ok(id),
-            Ok(AppendOutcome::Retry(admission)) => retry_effect(admission),
-            Err(error) => Effect::Err(error),
-        }
+        self.append_one(event, false)
     }
 
     async fn read(&self, event_id: EventId) -> Effect<Event<P>> {
@@ -241,7 +250,7 @@ where
         let mut ids = Vec::with_capacity(events.len());
         let mut failure = None;
         for event in events {
-            match state.append(event, self.limits, now) {
+            match state.append(event, self.limits, now, false) {
                 Ok(AppendOutcome::Inserted(id)) => {
                     inserted.push(id);
                     ids.push(id);
@@ -266,6 +275,10 @@ where
                 effect
             }
         }
+    }
+
+    async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
+        self.append_one(event, true)
     }
 
     async fn next_position_for_tenant(

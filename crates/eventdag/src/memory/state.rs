@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::append_rules::{
-    check_chain, check_parents, check_sequence, compare_with_stored, prepare, seal, AppendLimits,
-    ChainAdmission, ParentView,
+    check_chain, check_parents, check_sequence, compare_with_stored, prepare, prepare_assigned,
+    seal, AppendLimits, ChainAdmission, ParentView,
 };
 use crate::walk::{walk, WalkDirection, WalkNode};
 use crate::{
@@ -160,8 +160,13 @@ impl<P: Clone + Serialize> State<P> {
         event: Event<P>,
         limits: AppendLimits,
         now: u64,
+        assign_position: bool,
     ) -> Result<AppendOutcome, ErrorEffect> {
-        let mut prepared = prepare(event, limits, now)?;
+        let mut prepared = if assign_position {
+            prepare_assigned(event, limits, now)?
+        } else {
+            prepare(event, limits, now)?
+        };
         let event_id = prepared.event.header.event_id;
         if let Some(existing) = self.events.get(&event_id) {
             compare_with_stored(&prepared, &existing.event, &existing.payload_bytes)?;
@@ -189,7 +194,7 @@ impl<P: Clone + Serialize> State<P> {
             return Ok(AppendOutcome::Retry(retry));
         }
         let lane = prepared.event.header.position.lane;
-        check_sequence(&prepared, self.next_free(tenant_id, lane))?;
+        check_sequence(&mut prepared, self.next_free(tenant_id, lane))?;
         let parents: Vec<ParentView> = parents.into_iter().flatten().collect();
         seal(&mut prepared, &parents);
         self.insert(prepared.event, prepared.payload_bytes);
