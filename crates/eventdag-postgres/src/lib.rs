@@ -46,6 +46,8 @@ mod signals;
 mod sql_error;
 mod store;
 mod tenants;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use error::PgError;
 pub use notify::{AppendedEvent, PgChange, CHANNEL, MAX_NOTIFIED_EVENTS};
