@@ -1,0 +1,20 @@
+//! The server cases on PostgreSQL, each on a scratch database dropped
+//! after the test (`EVENTDAG_TEST_DATABASE_URL`, default the local server).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use eventdag_postgres::test_support::ScratchDatabase;
+use eventdag_postgres::{PgDag, PgOptions};
+use serde_json::Value;
+
+async fn postgres_store() -> (Arc<PgDag<Value>>, ScratchDatabase) {
+    let database = ScratchDatabase::create().await;
+    let options = PgOptions::new().max_connections(4);
+    let store = PgDag::connect_with(&database.url(), options).await.unwrap();
+    (Arc::new(store), database)
+}
+
+server_suite!(postgres_store);
