@@ -16,6 +16,7 @@ use clap::Parser;
 use eventdag::MemoryDag;
 use eventdag_lmdb::LmdbDag;
 use eventdag_postgres::PgDag;
+use eventdag_tiered::TieredDag;
 use serde_json::Value;
 
 use args::{Cli, Command};
@@ -67,7 +68,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })?);
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
-        other => anyhow::bail!("store {other:?} is not available in this build yet"),
+        StoreSpec::Tiered(cache, url) => {
+            let store = Arc::new(TieredDag::<Value>::open(&cache, &url).await.with_context(
+                || {
+                    format!(
+                        "cannot open the tiered store (cache {}, PostgreSQL {})",
+                        cache.display(),
+                        redact(&url)
+                    )
+                },
+            )?);
+            commands::run(&store, cli.command, cli.pretty, &mut out).await?;
+        }
     }
     out.flush()?;
     Ok(())

@@ -5,47 +5,9 @@
 
 use std::process::Command;
 
+use eventdag_postgres::test_support::ScratchDatabase;
+
 use serde_json::Value;
-
-fn admin_url() -> String {
-    std::env::var("EVENTDAG_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn psql(sql: &str) {
-    let output = Command::new("psql")
-        .args([admin_url().as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .expect("psql (postgresql-client) must be installed");
-    assert!(
-        output.status.success(),
-        "{sql}: {} — is PostgreSQL running? start it with `pg_ctlcluster --skip-systemctl-redirect 15 main start`",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A database that exists for one test.
-struct ScratchDatabase(String);
-
-impl ScratchDatabase {
-    fn new() -> Self {
-        let name = format!("eventdag_cli_{}", uuid::Uuid::now_v7().simple());
-        psql(&format!("CREATE DATABASE {name}"));
-        Self(name)
-    }
-
-    fn url(&self) -> String {
-        let base = admin_url();
-        let cut = base.rfind('/').unwrap();
-        format!("{}/{}", &base[..cut], self.0)
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0));
-    }
-}
 
 fn eventdag(url: &str, args: &[&str]) -> Vec<Value> {
     let output = Command::new(env!("CARGO_BIN_EXE_eventdag"))
@@ -65,10 +27,28 @@ fn eventdag(url: &str, args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+fn scratch_database() -> ScratchDatabase {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(ScratchDatabase::create())
+}
+
+/// The same commands on PostgreSQL directly and through the tiered store
+/// (an LMDB cache in front of the same database).
 #[test]
-fn append_walk_ack_and_verify_on_postgres() {
-    let database = ScratchDatabase::new();
-    let url = database.url();
+fn append_walk_ack_and_verify_on_postgres_and_tiered() {
+    let database = scratch_database();
+    let cache = tempfile::tempdir().unwrap();
+    let tiered = format!("tiered:{},{}", cache.path().display(), database.url());
+    for url in [database.url(), tiered] {
+        session(&url);
+    }
+}
+
+fn session(url: &str) {
+    let url = url.to_string();
     let root = eventdag(&url, &["append", "--payload", r#"{"on":"postgres"}"#]);
     let root_id = root[0]["id"].as_str().unwrap().to_string();
     let child = eventdag(
@@ -90,7 +70,9 @@ fn append_walk_ack_and_verify_on_postgres() {
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(walked, vec![child_id.clone(), root_id.clone()]);
-    assert_eq!(eventdag(&url, &["unacked"]).len(), 1);
+    let unacked = eventdag(&url, &["unacked"]);
+    assert_eq!(unacked.len(), 1);
+    assert_eq!(unacked[0]["id"].as_str().unwrap(), child_id);
     eventdag(&url, &["ack", &child_id, "--upstream"]);
     assert!(eventdag(&url, &["unacked"]).is_empty());
     let verified = eventdag(&url, &["verify", "--chain", &root_id]);
