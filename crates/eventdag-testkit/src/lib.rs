@@ -2,10 +2,20 @@
 //! [`eventdag::DagStore`], that every backend runs unchanged through
 //! [`conformance_suite!`]. A backend is done when it passes all of them.
 //!
-//! ```ignore
-//! async fn fresh() -> (MyDag<serde_json::Value>, TempDir) { ... }
-//! async fn corrupt(store: &MyDag<serde_json::Value>, id: EventId) { ... }
+//! ```
+//! use eventdag::{EventId, MemoryDag};
+//! use serde_json::Value;
+//!
+//! async fn fresh() -> (MemoryDag<Value>, ()) {
+//!     (MemoryDag::new(), ())
+//! }
+//!
+//! async fn corrupt(store: &MemoryDag<Value>, id: EventId) {
+//!     store.simulate_corruption(id, b"{\"tampered\":true}".to_vec());
+//! }
+//!
 //! eventdag_testkit::conformance_suite!(fresh, corrupt);
+//! # fn main() {}
 //! ```
 //!
 //! Test code: panics are how a case fails.
