@@ -6,8 +6,6 @@
 //! every `Ok` event must be there, and nothing may be half-written.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +14,7 @@ use eventdag::{
     DagPosition, DagStore, Effect, Event, EventDag, EventFlags, EventHeader, EventId, EventKind,
     DEFAULT_TENANT,
 };
+use eventdag_postgres::test_support::PrivateCluster;
 use eventdag_postgres::{PgDag, PgOptions};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -23,115 +22,6 @@ use uuid::Uuid;
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// Scheduling slack on a loaded two-core machine.
 const SLACK: Duration = Duration::from_secs(2);
-
-/// A PostgreSQL cluster of our own; stopped and deleted on drop.
-struct PrivatePg {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-fn as_postgres(program: &Path, args: &[&str]) -> std::process::Output {
-    let output = Command::new("runuser")
-        .args(["-u", "postgres", "--"])
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {program:?} as postgres via runuser ({err}); this test needs root and PostgreSQL 15 binaries"));
-    output
-}
-
-impl PrivatePg {
-    fn create() -> Self {
-        let bin = PathBuf::from(
-            std::env::var("EVENTDAG_PG_BIN")
-                .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into()),
-        );
-        assert!(
-            bin.join("initdb").exists(),
-            "no initdb in {bin:?}: install postgresql-15 or set EVENTDAG_PG_BIN"
-        );
-        let dir = tempfile::Builder::new()
-            .prefix("eventdag-pg-")
-            .tempdir()
-            .unwrap();
-        let status = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(status.success(), "chown to postgres failed");
-        let data = dir.path().join("data");
-        let out = as_postgres(
-            &bin.join("initdb"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let pg = Self { bin, dir, port };
-        pg.start();
-        pg
-    }
-
-    fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
-        let data = self.dir.path().join("data");
-        let mut all = vec!["-D", data.to_str().unwrap()];
-        all.extend_from_slice(args);
-        let all: Vec<String> = all.into_iter().map(str::to_owned).collect();
-        let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        as_postgres(&self.bin.join("pg_ctl"), &all)
-    }
-
-    fn start(&self) {
-        let log = self.dir.path().join("log");
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1",
-            self.port,
-            self.dir.path().display()
-        );
-        let out = self.pg_ctl(&["-l", log.to_str().unwrap(), "-o", &options, "-w", "start"]);
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn stop(&self, mode: &str) {
-        let out = self.pg_ctl(&["-m", mode, "-w", "stop"]);
-        assert!(
-            out.status.success(),
-            "pg_ctl stop: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for PrivatePg {
-    fn drop(&mut self) {
-        let _ = self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
-    }
-}
 
 /// Events per append on lane 1 (lane 0 appends one at a time), so that
 /// the stops also cut multi-row transactions.
@@ -221,7 +111,7 @@ async fn wait_for_progress(oks: &AtomicUsize, from: usize, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn server_stopped_and_restarted_mid_appends() {
-    let pg = PrivatePg::create();
+    let pg = PrivateCluster::create();
     let options = PgOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(1))

@@ -6,8 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-#[path = "common/private_pg.rs"]
-mod private_pg;
 
 use std::time::{Duration, Instant};
 
@@ -94,7 +92,7 @@ async fn until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_down_serves_cached_reads_fails_writes_in_bounded_time_and_recovers() {
-    let server = private_pg::PrivatePg::create();
+    let server = eventdag_postgres::test_support::PrivateCluster::create();
     let dir = tempfile::tempdir().unwrap();
     let options = TieredOptions::new().postgres(
         PgOptions::new()

@@ -1,12 +1,6 @@
-//! Scratch databases for tests of this crate and of every crate built on
-//! it (server, tiered store, CLI): each test gets its own database,
-//! created on the server named by `EVENTDAG_TEST_DATABASE_URL` (default
+//! Scratch databases: each test gets its own database, created on the
+//! server named by `EVENTDAG_TEST_DATABASE_URL` (default
 //! [`DEFAULT_TEST_URL`]) and dropped `WITH (FORCE)` with its guard.
-//!
-//! Only compiled with the `test-support` feature. It panics instead of
-//! returning errors: it is how a test fails, with a message that says how
-//! to start a server.
-#![allow(clippy::panic, clippy::expect_used)]
 
 use sqlx::{Connection, Executor, PgConnection};
 

@@ -1,19 +1,13 @@
-//! A PostgreSQL cluster of this test's own (initdb/pg_ctl as the
-//! `postgres` user, in a temporary directory, on a free port), so that a
-//! test can stop and restart it without touching the shared server.
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic
-)]
+//! A PostgreSQL cluster of a test's own (initdb/pg_ctl run as the
+//! `postgres` user through `runuser`, in a temporary directory, on a free
+//! port), so that fault tests can stop and restart a server without
+//! touching the shared one. Needs root and the PostgreSQL 15 binaries.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A PostgreSQL cluster of our own; stopped and deleted on drop.
-pub(crate) struct PrivatePg {
+/// A PostgreSQL cluster of a test's own; stopped and deleted on drop.
+pub struct PrivateCluster {
     bin: PathBuf,
     dir: tempfile::TempDir,
     port: u16,
@@ -29,8 +23,11 @@ fn as_postgres(program: &Path, args: &[&str]) -> std::process::Output {
     output
 }
 
-impl PrivatePg {
-    pub(crate) fn create() -> Self {
+impl PrivateCluster {
+    /// Creates and starts the cluster (`EVENTDAG_PG_BIN` names the
+    /// PostgreSQL binaries, default `/usr/lib/postgresql/15/bin`).
+    #[must_use]
+    pub fn create() -> Self {
         let bin = PathBuf::from(
             std::env::var("EVENTDAG_PG_BIN")
                 .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into()),
@@ -86,7 +83,8 @@ impl PrivatePg {
         as_postgres(&self.bin.join("pg_ctl"), &all)
     }
 
-    pub(crate) fn start(&self) {
+    /// Starts the cluster and waits until it accepts connections.
+    pub fn start(&self) {
         let log = self.dir.path().join("log");
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1",
@@ -101,7 +99,8 @@ impl PrivatePg {
         );
     }
 
-    pub(crate) fn stop(&self, mode: &str) {
+    /// Stops the cluster with `pg_ctl -m mode` (`fast`, `immediate`).
+    pub fn stop(&self, mode: &str) {
         let out = self.pg_ctl(&["-m", mode, "-w", "stop"]);
         assert!(
             out.status.success(),
@@ -110,12 +109,14 @@ impl PrivatePg {
         );
     }
 
-    pub(crate) fn url(&self) -> String {
+    /// The URL of its `postgres` database.
+    #[must_use]
+    pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 }
 
-impl Drop for PrivatePg {
+impl Drop for PrivateCluster {
     fn drop(&mut self) {
         let _ = self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
     }
