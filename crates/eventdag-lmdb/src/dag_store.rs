@@ -1,10 +1,10 @@
 //! `DagStore` (the native extras every backend provides) for `LmdbDag`.
 
 use async_trait::async_trait;
-use eventdag::append_rules::{prepare, prepare_assigned};
+use eventdag::append_rules::{check_batch_size, prepare, prepare_assigned};
 use eventdag::{
     capped, now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
-    EventId, SignalRecord, StoredRecord, TenantId, MAX_BATCH_EVENTS, MAX_CHAIN_EVENTS,
+    EventId, SignalRecord, StoredRecord, TenantId, MAX_CHAIN_EVENTS,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -21,14 +21,8 @@ where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        if events.len() > MAX_BATCH_EVENTS {
-            return Effect::Err(ErrorEffect::invalid(
-                "events",
-                format!(
-                    "a batch of {} events is too large; at most {MAX_BATCH_EVENTS} are accepted",
-                    events.len()
-                ),
-            ));
+        if let Err(error) = check_batch_size(events.len()) {
+            return Effect::Err(error);
         }
         let now = now_micros();
         let limits = self.shared.options.limits;

@@ -9,13 +9,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use eventdag::append_rules::{
-    check_chain, check_parents, check_sequence, compare_with_stored, prepare, prepare_assigned,
-    seal, ChainAdmission, ParentView, PreparedAppend,
+    check_batch_size, check_chain, check_parents, check_sequence, compare_with_stored, prepare,
+    prepare_assigned, seal, ChainAdmission, ParentView, PreparedAppend,
 };
-use eventdag::{
-    now_micros, sequence_conflict, ChainState, ErrorEffect, Event, EventId, TenantId,
-    MAX_BATCH_EVENTS,
-};
+use eventdag::{now_micros, sequence_conflict, ChainState, ErrorEffect, Event, EventId, TenantId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::{Postgres, Transaction};
@@ -173,15 +170,7 @@ where
         events: Vec<Event<P>>,
         assign_position: bool,
     ) -> Result<Appended, ErrorEffect> {
-        if events.len() > MAX_BATCH_EVENTS {
-            return Err(ErrorEffect::invalid(
-                "events",
-                format!(
-                    "a batch of {} events is too large; at most {MAX_BATCH_EVENTS} are accepted",
-                    events.len()
-                ),
-            ));
-        }
+        check_batch_size(events.len())?;
         let now = now_micros();
         let limits = self.inner.options.limits;
         // Prepared once, so that a retry appends the very same ids and

@@ -71,6 +71,23 @@ pub struct ParentView {
     pub hash: EventHash,
 }
 
+/// Refuses a batch larger than [`crate::MAX_BATCH_EVENTS`].
+///
+/// # Errors
+/// [`ErrorEffect::InvalidInput`] naming the size and the maximum.
+pub fn check_batch_size(events: usize) -> Result<(), ErrorEffect> {
+    if events > crate::MAX_BATCH_EVENTS {
+        return Err(ErrorEffect::invalid(
+            "events",
+            format!(
+                "a batch of {events} events is too large; at most {} are accepted",
+                crate::MAX_BATCH_EVENTS
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Encodes a payload the way every store stores and hashes it: JSON.
 ///
 /// # Errors

@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 use serde::Serialize;
 
-use crate::append_rules::{AppendLimits, ChainAdmission};
+use crate::append_rules::{check_batch_size, AppendLimits, ChainAdmission};
 use crate::walk::WalkDirection;
 use crate::{
     capped, now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
     EventDag, EventId, EventKind, SignalRecord, StoredRecord, TenantId, UpstreamSignal,
-    DEFAULT_TENANT, MAX_BATCH_EVENTS,
+    DEFAULT_TENANT,
 };
 use state::{needs_ack, AppendOutcome, State};
 
@@ -235,14 +235,8 @@ where
     P: Serialize + Clone + Send + Sync + 'static,
 {
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        if events.len() > MAX_BATCH_EVENTS {
-            return Effect::Err(ErrorEffect::invalid(
-                "events",
-                format!(
-                    "a batch of {} events is too large; at most {MAX_BATCH_EVENTS} are accepted",
-                    events.len()
-                ),
-            ));
+        if let Err(error) = check_batch_size(events.len()) {
+            return Effect::Err(error);
         }
         let now = now_micros();
         let mut state = self.state.write();
