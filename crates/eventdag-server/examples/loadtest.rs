@@ -215,15 +215,12 @@ async fn run<S: ServerStore>(
         figures.row(&format!("HTTP ancestors (limit {WALK_LIMIT})"))
     );
 
-    // Serialized like the server's own appends (a per-tenant lock): without
-    // it, dozens of optimistic writers on one lane exhaust
-    // `append_new`'s retries on a store with slow commits.
+    // As the server does: `append_new` lets the store assign the position
+    // inside its write transaction, so concurrent appends share commits.
     let direct = Arc::clone(&store);
-    let lock = Arc::new(tokio::sync::Mutex::new(()));
     let figures = phase(clients, duration, move |c, n| {
-        let (store, lock) = (Arc::clone(&direct), Arc::clone(&lock));
+        let store = Arc::clone(&direct);
         async move {
-            let _serialized = lock.lock().await;
             store
                 .append_new(NewEvent::new(json!({"client": c, "n": n})))
                 .await
