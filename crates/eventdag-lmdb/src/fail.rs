@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use eventdag::append_rules::ChainAdmission;
 use eventdag::{Effect, ErrorEffect};
 
 use crate::error::storage_error;
@@ -43,12 +44,9 @@ impl Fail {
         match self {
             Self::Storage(error) => Effect::Err(storage_error(operation, &error)),
             Self::Refused(error) => Effect::Err(error),
-            Self::Retry { after, reason } => Effect::Retry {
-                after,
-                attempt: 1,
-                max_attempts: 0,
-                reason,
-            },
+            Self::Retry { after, reason } => {
+                ChainAdmission::RetryAfter { after, reason }.into_effect()
+            }
         }
     }
 }

@@ -1,7 +1,6 @@
 //! `EventDag` and `DagStore` for [`PgDag`]: thin adapters from the
 //! `Result`-returning implementations to [`Effect`].
 
-use eventdag::append_rules::ChainAdmission;
 use eventdag::{
     async_trait, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
     EventDag, EventId, EventKind, SignalRecord, StoredRecord, TenantId, UpstreamSignal,
@@ -12,20 +11,6 @@ use serde::Serialize;
 use crate::append::Appended;
 use crate::reads::Walk;
 use crate::PgDag;
-
-fn retry<T>(admission: ChainAdmission) -> Effect<T> {
-    match admission {
-        ChainAdmission::RetryAfter { after, reason } => Effect::Retry {
-            after,
-            attempt: 1,
-            max_attempts: 0,
-            reason,
-        },
-        ChainAdmission::Open => Effect::Err(ErrorEffect::Incomplete {
-            message: "open chain reported as retry".into(),
-        }),
-    }
-}
 
 impl<P> PgDag<P>
 where
@@ -44,7 +29,7 @@ where
                     message: "append stored no event".into(),
                 }),
             },
-            Ok(Appended::Retry(admission)) => retry(admission),
+            Ok(Appended::Retry(admission)) => admission.into_effect(),
             Err(error) => Effect::Err(error),
         }
     }
@@ -138,7 +123,7 @@ where
             .await
         {
             Ok(Appended::Stored(ids)) => Effect::Ok(ids),
-            Ok(Appended::Retry(admission)) => retry(admission),
+            Ok(Appended::Retry(admission)) => admission.into_effect(),
             Err(error) => Effect::Err(error),
         }
     }

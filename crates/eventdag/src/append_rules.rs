@@ -309,6 +309,26 @@ pub enum ChainAdmission {
     },
 }
 
+impl ChainAdmission {
+    /// What an append held by this admission answers: `Effect::Retry`
+    /// with the time left (attempt 1; the store knows no bound, so
+    /// `max_attempts` is 0). An open chain is never answered this way; it
+    /// maps to [`ErrorEffect::Incomplete`].
+    pub fn into_effect<T>(self) -> crate::Effect<T> {
+        match self {
+            ChainAdmission::RetryAfter { after, reason } => crate::Effect::Retry {
+                after,
+                attempt: 1,
+                max_attempts: 0,
+                reason,
+            },
+            ChainAdmission::Open => crate::Effect::Err(ErrorEffect::Incomplete {
+                message: "an open chain was reported as a retry".into(),
+            }),
+        }
+    }
+}
+
 /// Checks the chain state of the event's (resolved) correlation chain.
 ///
 /// # Errors

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 use serde::Serialize;
 
-use crate::append_rules::{check_batch_size, AppendLimits, ChainAdmission};
+use crate::append_rules::{check_batch_size, AppendLimits};
 use crate::walk::WalkDirection;
 use crate::{
     capped, now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
@@ -82,23 +82,9 @@ impl<P: Serialize + Clone> MemoryDag<P> {
             .append(event, self.limits, now_micros(), assign_position);
         match outcome {
             Ok(AppendOutcome::Inserted(id) | AppendOutcome::AlreadyStored(id)) => Effect::Ok(id),
-            Ok(AppendOutcome::Retry(admission)) => retry_effect(admission),
+            Ok(AppendOutcome::Retry(admission)) => admission.into_effect(),
             Err(error) => Effect::Err(error),
         }
-    }
-}
-
-fn retry_effect<T>(admission: ChainAdmission) -> Effect<T> {
-    match admission {
-        ChainAdmission::RetryAfter { after, reason } => Effect::Retry {
-            after,
-            attempt: 1,
-            max_attempts: 0,
-            reason,
-        },
-        ChainAdmission::Open => Effect::Err(ErrorEffect::Incomplete {
-            message: "open chain reported as retry".into(),
-        }),
     }
 }
 
@@ -251,7 +237,7 @@ where
                 }
                 Ok(AppendOutcome::AlreadyStored(id)) => ids.push(id),
                 Ok(AppendOutcome::Retry(admission)) => {
-                    failure = Some(retry_effect(admission));
+                    failure = Some(admission.into_effect());
                     break;
                 }
                 Err(error) => {
