@@ -163,13 +163,8 @@ where
         limit: usize,
     ) -> Effect<Vec<Event<P>>> {
         let state = self.state.read();
-        let ids = state
-            .by_kind
-            .range((kind, min_depth, 0, 0, TenantId::nil(), EventId::nil())..)
-            .take_while(|key| key.0 == kind && key.1 <= max_depth)
-            .map(|key| key.5)
-            .take(capped(limit));
-        Effect::Ok(state.events_of(ids.collect::<Vec<_>>()))
+        let ids = state.kind_ids(None, kind, min_depth, max_depth, capped(limit));
+        Effect::Ok(state.events_of(ids))
     }
 
     async fn acknowledge(&self, event_id: EventId, send_upstream: bool) -> Effect<()> {
@@ -203,14 +198,7 @@ where
         limit: usize,
     ) -> Effect<Vec<Event<P>>> {
         let state = self.state.read();
-        let ids: Vec<EventId> = state
-            .by_kind
-            .range((kind, min_depth, 0, 0, TenantId::nil(), EventId::nil())..)
-            .take_while(|key| key.0 == kind && key.1 <= max_depth)
-            .filter(|key| key.4 == tenant_id)
-            .map(|key| key.5)
-            .take(capped(limit))
-            .collect();
+        let ids = state.kind_ids(Some(tenant_id), kind, min_depth, max_depth, capped(limit));
         Effect::Ok(state.events_of(ids))
     }
 }

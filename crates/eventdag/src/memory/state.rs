@@ -124,6 +124,25 @@ impl<P: Clone + Serialize> State<P> {
         })
     }
 
+    /// Ids of `kind` with `min_depth <= depth <= max_depth`, by (depth,
+    /// lane, sequence, tenant), of one tenant or all; at most `limit`.
+    pub(super) fn kind_ids(
+        &self,
+        tenant: Option<TenantId>,
+        kind: EventKind,
+        min_depth: u32,
+        max_depth: u32,
+        limit: usize,
+    ) -> Vec<EventId> {
+        self.by_kind
+            .range((kind, min_depth, 0, 0, TenantId::nil(), EventId::nil())..)
+            .take_while(|key| key.0 == kind && key.1 <= max_depth)
+            .filter(|key| tenant.is_none_or(|tenant| key.4 == tenant))
+            .map(|key| key.5)
+            .take(limit)
+            .collect()
+    }
+
     pub(super) fn events_of(&self, ids: impl IntoIterator<Item = EventId>) -> Vec<Event<P>> {
         ids.into_iter()
             .filter_map(|id| self.events.get(&id).map(|stored| stored.event.clone()))
