@@ -9,9 +9,11 @@
 //! - Degraded (PostgreSQL unreachable): any cached entry, as it is; a miss
 //!   goes to PostgreSQL and fails there in bounded time.
 
-use eventdag::walk::{walk, WalkDirection};
+use eventdag::walk::{walk, WalkDirection, PRESIZED};
 use eventdag::{capped, Effect, Event, EventDag, EventId};
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 use std::sync::Arc;
 
 use eventdag_lmdb::codec::{encode, RecordView};
@@ -148,7 +150,8 @@ where
         self.inner
             .cache
             .read(|snapshot| {
-                let mut seen: HashMap<EventId, RecordView<'_>> = HashMap::new();
+                let mut seen: HashMap<EventId, RecordView<'_>, RandomState> =
+                    HashMap::with_capacity_and_hasher(limit.min(PRESIZED), RandomState::default());
                 let start = entry(snapshot, from, trust).ok()?.view;
                 seen.insert(from, start);
                 let ids = walk(
@@ -173,9 +176,11 @@ where
                     },
                 )
                 .ok()?;
-                ids.into_iter()
-                    .map(|id| seen.get(&id)?.event::<P>().ok())
-                    .collect::<Option<Vec<_>>>()
+                let mut events = Vec::with_capacity(ids.len());
+                for id in ids {
+                    events.push(seen.get(&id)?.event::<P>().ok()?);
+                }
+                Some(events)
             })
             .flatten()
     }

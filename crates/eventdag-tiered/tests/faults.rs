@@ -59,6 +59,29 @@ async fn damaged_cache_file_starts_empty_and_loses_nothing() {
     }
 }
 
+/// A cache written by an older release (format 1, BLAKE3 checks) is not
+/// read with today's checks: it is wiped and refilled from PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_of_an_older_format_starts_empty_and_loses_nothing() {
+    let (store, guard) = fresh().await;
+    let events = fill_and_close(store).await;
+    let tables = ["tiered_meta", "tiered_events", "tiered_age"];
+    let raw = eventdag_lmdb::RawStore::open(
+        guard.cache_dir.path(),
+        &eventdag_lmdb::LmdbOptions::default(),
+        &tables,
+    )
+    .unwrap();
+    raw.write(|w| w.put(0, b"format", b"eventdag-tiered-cache/1"))
+        .unwrap();
+    drop(raw);
+    let store = reopen(guard.cache_dir.path(), &guard.database.url()).await;
+    assert_eq!(store.cache_stats().entries, 0);
+    let tip = events.last().unwrap().id();
+    let walked = ok(store.walk_ancestors(tip, 100).await);
+    assert_eq!(walked, events.iter().rev().cloned().collect::<Vec<_>>());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flags_cached_by_an_earlier_run_are_not_trusted_after_reopen() {
     let (store, guard) = fresh().await;
