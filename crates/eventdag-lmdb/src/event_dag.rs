@@ -131,9 +131,14 @@ where
         direction: WalkDirection,
     ) -> Effect<Vec<Event<P>>> {
         let limit = capped(limit);
-        self.read_blocking("walk", move |txn, dbs| {
-            let ids = read::walk_ids(txn, dbs, from, limit, direction)?;
-            read::events(txn, dbs, &ids)
+        self.read_blocking("walk", move |txn, dbs| match direction {
+            WalkDirection::Ancestors => {
+                read::decode_all(&read::ancestor_views(txn, dbs, from, limit)?)
+            }
+            WalkDirection::Descendants => {
+                let ids = read::walk_ids(txn, dbs, from, limit, direction)?;
+                read::events(txn, dbs, &ids)
+            }
         })
         .await
     }

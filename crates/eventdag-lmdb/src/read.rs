@@ -2,9 +2,12 @@
 //! and filters look only at keys and the fixed-offset part of records;
 //! payloads are decoded last, for the events actually returned.
 
+use std::collections::HashMap;
 use std::ops::Bound;
 
-use eventdag::walk::{walk, WalkDirection, WalkNode};
+use foldhash::fast::RandomState;
+
+use eventdag::walk::{walk, WalkDirection, WalkNode, PRESIZED};
 use eventdag::{ChainState, ErrorEffect, Event, EventId, EventKind, SignalRecord, TenantId};
 use heed::RoTxn;
 use serde::de::DeserializeOwned;
@@ -40,9 +43,14 @@ pub(crate) fn event<P: DeserializeOwned>(
     dbs: &Dbs,
     id: &EventId,
 ) -> Result<Event<P>, Fail> {
-    require(txn, dbs, id)?.event().map_err(|err| {
+    decode(&require(txn, dbs, id)?)
+}
+
+/// The event of a record, payload decoded as `P`.
+fn decode<P: DeserializeOwned>(view: &RecordView<'_>) -> Result<Event<P>, Fail> {
+    view.event().map_err(|err| {
         undecodable(
-            *id,
+            view.header().event_id,
             format!("payload is not valid JSON for the payload type: {err}"),
         )
         .into()
@@ -56,17 +64,30 @@ pub(crate) fn events<P: DeserializeOwned>(
     dbs: &Dbs,
     ids: &[EventId],
 ) -> Result<Vec<Event<P>>, Fail> {
-    ids.iter()
-        .map(|id| {
-            event(txn, dbs, id).map_err(|fail| match fail {
-                Fail::Refused(ErrorEffect::NotFound { event_id }) => Fail::Refused(ErrorEffect::corrupt(
-                    Some(event_id),
-                    format!("an index names event {event_id}, which is not stored; run `eventdag verify`"),
-                )),
-                other => other,
-            })
-        })
-        .collect()
+    // Sized up front: collecting `Result`s grows the vector by doubling,
+    // and moving the events on every growth showed in walk profiles.
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(event(txn, dbs, id).map_err(|fail| match fail {
+            Fail::Refused(ErrorEffect::NotFound { event_id }) => Fail::Refused(ErrorEffect::corrupt(
+                Some(event_id),
+                format!("an index names event {event_id}, which is not stored; run `eventdag verify`"),
+            )),
+            other => other,
+        })?);
+    }
+    Ok(out)
+}
+
+/// The events of `views`, payloads decoded, in order.
+pub(crate) fn decode_all<P: DeserializeOwned>(
+    views: &[RecordView<'_>],
+) -> Result<Vec<Event<P>>, Fail> {
+    let mut out = Vec::with_capacity(views.len());
+    for view in views {
+        out.push(decode(view)?);
+    }
+    Ok(out)
 }
 
 /// Ids of a walk from `from` in contract order.
@@ -77,25 +98,83 @@ pub(crate) fn walk_ids(
     limit: usize,
     direction: WalkDirection,
 ) -> Result<Vec<EventId>, Fail> {
+    match direction {
+        WalkDirection::Ancestors => Ok(ancestor_views(txn, dbs, from, limit)?
+            .iter()
+            .map(|view| view.header().event_id)
+            .collect()),
+        WalkDirection::Descendants => descendant_ids(txn, dbs, from, limit),
+    }
+}
+
+/// The records of an ancestors walk from `from`, in contract order. Each
+/// record is looked up once: when the walk first meets it as a parent
+/// (for its position), its parents and the answer reuse that view.
+pub(crate) fn ancestor_views<'t>(
+    txn: &'t RoTxn,
+    dbs: &Dbs,
+    from: EventId,
+    limit: usize,
+) -> Result<Vec<RecordView<'t>>, Fail> {
     let start = require(txn, dbs, &from)?;
-    walk((from, start.header().position), limit, direction, |id| {
-        let mut next: Vec<WalkNode> = Vec::new();
-        match direction {
-            WalkDirection::Ancestors => {
-                for parent in require(txn, dbs, &id)?.parents() {
-                    next.push((parent, require(txn, dbs, &parent)?.header().position));
-                }
+    let mut views: HashMap<EventId, RecordView<'t>, RandomState> =
+        HashMap::with_capacity_and_hasher(limit.min(PRESIZED), RandomState::default());
+    views.insert(from, start);
+    let ids = walk(
+        (from, start.header().position),
+        limit,
+        WalkDirection::Ancestors,
+        |id| {
+            let view = match views.get(&id) {
+                Some(view) => *view,
+                None => require(txn, dbs, &id)?,
+            };
+            let mut next: Vec<WalkNode> = Vec::new();
+            for parent in view.parents() {
+                let parent_view = match views.get(&parent) {
+                    Some(known) => *known,
+                    None => {
+                        let found = require(txn, dbs, &parent)?;
+                        views.insert(parent, found);
+                        found
+                    }
+                };
+                next.push((parent, parent_view.header().position));
             }
-            WalkDirection::Descendants => {
-                for entry in dbs.children.prefix_iter(txn, id.as_bytes())? {
-                    let (key, value) = entry?;
-                    let child = uuid_at(key, 16).zip(position_at(value, 0));
-                    next.push(child.ok_or_else(|| undecodable(id, "a children index entry"))?);
-                }
+            Ok::<_, Fail>(next)
+        },
+    )?;
+    ids.iter()
+        .map(|id| match views.get(id) {
+            Some(view) => Ok(*view),
+            None => require(txn, dbs, id),
+        })
+        .collect()
+}
+
+/// Ids of a descendants walk from `from`: positions come from the
+/// children index, so no record is read until the answer is decoded.
+fn descendant_ids(
+    txn: &RoTxn,
+    dbs: &Dbs,
+    from: EventId,
+    limit: usize,
+) -> Result<Vec<EventId>, Fail> {
+    let start = require(txn, dbs, &from)?;
+    walk(
+        (from, start.header().position),
+        limit,
+        WalkDirection::Descendants,
+        |id| {
+            let mut next: Vec<WalkNode> = Vec::new();
+            for entry in dbs.children.prefix_iter(txn, id.as_bytes())? {
+                let (key, value) = entry?;
+                let child = uuid_at(key, 16).zip(position_at(value, 0));
+                next.push(child.ok_or_else(|| undecodable(id, "a children index entry"))?);
             }
-        }
-        Ok(next)
-    })
+            Ok(next)
+        },
+    )
 }
 
 /// Ids under `prefix` of `db`, the id being the key's last 16 bytes.
