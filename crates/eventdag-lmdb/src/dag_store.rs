@@ -1,7 +1,9 @@
 //! `DagStore` (the native extras every backend provides) for `LmdbDag`.
 
 use async_trait::async_trait;
-use eventdag::append_rules::{check_batch_size, prepare, prepare_assigned};
+use eventdag::append_rules::{
+    check_batch_size, prepare, prepare_assigned, AppendLimits, PreparedAppend,
+};
 use eventdag::{
     capped, now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
     EventId, SignalRecord, StoredRecord, TenantId, MAX_CHAIN_EVENTS,
@@ -15,12 +17,20 @@ use crate::read;
 use crate::writer::Command;
 use crate::LmdbDag;
 
-#[async_trait]
-impl<P> DagStore for LmdbDag<P>
+type Prepare<P> = fn(Event<P>, AppendLimits, u64) -> Result<PreparedAppend<P>, ErrorEffect>;
+
+impl<P> LmdbDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+    /// One batch through the writer thread, each event prepared by
+    /// `prepare` (positions checked as given, or assigned in the write
+    /// transaction).
+    async fn append_many(
+        &self,
+        events: Vec<Event<P>>,
+        prepare: Prepare<P>,
+    ) -> Effect<Vec<EventId>> {
         if let Err(error) = check_batch_size(events.len()) {
             return Effect::Err(error);
         }
@@ -31,6 +41,20 @@ where
             .map(|event| prepare(event, limits, now))
             .collect();
         self.writer.call(|job| Command::Batch(prepared, job)).await
+    }
+}
+
+#[async_trait]
+impl<P> DagStore for LmdbDag<P>
+where
+    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+        self.append_many(events, prepare).await
+    }
+
+    async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+        self.append_many(events, prepare_assigned).await
     }
 
     async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {

@@ -33,6 +33,22 @@ where
             Err(error) => Effect::Err(error),
         }
     }
+
+    /// A batch, all or none, at the positions given or assigned.
+    async fn append_many(
+        &self,
+        events: Vec<Event<P>>,
+        assign_position: bool,
+    ) -> Effect<Vec<EventId>> {
+        match self
+            .bounded("append_batch", self.append_events(events, assign_position))
+            .await
+        {
+            Ok(Appended::Stored(ids)) => Effect::Ok(ids),
+            Ok(Appended::Retry(admission)) => admission.into_effect(),
+            Err(error) => Effect::Err(error),
+        }
+    }
 }
 
 #[async_trait]
@@ -118,14 +134,11 @@ where
     }
 
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        match self
-            .bounded("append_batch", self.append_events(events, false))
-            .await
-        {
-            Ok(Appended::Stored(ids)) => Effect::Ok(ids),
-            Ok(Appended::Retry(admission)) => admission.into_effect(),
-            Err(error) => Effect::Err(error),
-        }
+        self.append_many(events, false).await
+    }
+
+    async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+        self.append_many(events, true).await
     }
 
     async fn next_position_for_tenant(

@@ -22,7 +22,6 @@
 #![forbid(unsafe_code)]
 
 mod admin;
-mod append_lock;
 mod auth;
 mod body;
 mod config;

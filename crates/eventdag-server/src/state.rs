@@ -7,7 +7,6 @@ use eventdag::{DagStore, TenantStore};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::append_lock::AppendLocks;
 use crate::auth::KeyCache;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
@@ -32,7 +31,6 @@ pub(crate) struct Inner<S> {
     pub(crate) limiter: RateLimiter,
     pub(crate) metrics: Metrics,
     pub(crate) notifier: Notifier,
-    pub(crate) append_locks: AppendLocks,
     /// Flips to `true` when the server shuts down: live streams end so
     /// that graceful shutdown does not wait for them forever.
     pub(crate) shutdown: watch::Sender<bool>,
@@ -56,7 +54,6 @@ impl<S: ServerStore> AppState<S> {
                 limiter: RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
                 metrics: Metrics::new(),
                 notifier: Notifier::new(),
-                append_locks: AppendLocks::new(),
                 store,
                 config,
                 shutdown,

@@ -107,6 +107,7 @@ macro_rules! conformance_suite {
             batch::append_new_is_idempotent_with_client_id,
             batch::fork_and_merge_conveniences,
             batch::append_new_batch_places_drafts,
+            batch::append_assigned_batch_assigns_every_position,
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,6 +121,13 @@ macro_rules! conformance_suite {
         async fn conformance_concurrent_assigned_appends_never_conflict() {
             let (store, guard) = $factory().await;
             $crate::cases::concurrency::concurrent_assigned_appends_never_conflict(::std::sync::Arc::new(store)).await;
+            drop(guard);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn conformance_concurrent_assigned_batches_never_conflict() {
+            let (store, guard) = $factory().await;
+            $crate::cases::concurrency::concurrent_assigned_batches_never_conflict(::std::sync::Arc::new(store)).await;
             drop(guard);
         }
 

@@ -15,6 +15,20 @@ use crate::TieredDag;
 /// ones fill on first read.
 const BATCH_FILL: usize = 64;
 
+impl<P> TieredDag<P>
+where
+    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// Fills a committed batch after the commit, when it is small.
+    fn fill_batch(&self, result: &Effect<Vec<EventId>>) {
+        if let Effect::Ok(ids) = result {
+            if ids.len() <= BATCH_FILL {
+                self.fill_committed(ids.clone());
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl<P> DagStore for TieredDag<P>
 where
@@ -22,11 +36,14 @@ where
 {
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
         let result = self.inner.pg.append_batch(events).await;
-        if let Effect::Ok(ids) = &result {
-            if ids.len() <= BATCH_FILL {
-                self.fill_committed(ids.clone());
-            }
-        }
+        self.fill_batch(&result);
+        result
+    }
+
+    /// PostgreSQL assigns the positions inside its transaction.
+    async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+        let result = self.inner.pg.append_assigned_batch(events).await;
+        self.fill_batch(&result);
         result
     }
 

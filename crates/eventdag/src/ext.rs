@@ -136,25 +136,22 @@ where
         .await
     }
 
-    /// Appends several drafts all or none, each at the next free position
-    /// of its lane; later drafts may name earlier ones (by their `id`) as
-    /// parents. Retries the whole batch when a sequence is taken meanwhile.
+    /// Appends several drafts all or none; later drafts may name earlier
+    /// ones (by their `id`) as parents. When no draft gives a position,
+    /// the store assigns them all inside its write transaction
+    /// ([`DagStore::append_assigned_batch`]: concurrent writers never
+    /// conflict); otherwise the missing ones are worked out here and a
+    /// sequence taken meanwhile is a conflict.
     async fn append_new_batch(&self, drafts: Vec<NewEvent<Self::Payload>>) -> Effect<Vec<EventId>> {
-        let mut attempt = 0;
-        loop {
-            let events = match self.place_batch(&drafts).await {
-                Ok(events) => events,
-                Err(error) => return Effect::Err(error),
+        if drafts.iter().all(|draft| draft.position.is_none()) {
+            return match self.lanes_of_batch(&drafts).await {
+                Ok(events) => self.append_assigned_batch(events).await,
+                Err(error) => Effect::Err(error),
             };
-            match self.append_batch(events).await {
-                Effect::Err(ErrorEffect::SequenceConflict { .. })
-                    if attempt < MAX_SEQUENCE_RETRIES
-                        && drafts.iter().all(|draft| draft.position.is_none()) =>
-                {
-                    attempt += 1;
-                }
-                other => return other,
-            }
+        }
+        match self.place_batch(&drafts).await {
+            Ok(events) => self.append_batch(events).await,
+            Err(error) => Effect::Err(error),
         }
     }
 
@@ -253,6 +250,31 @@ where
             first_lane.get_or_insert(parent.header.position.lane);
         }
         Ok((depth, draft.lane.or(first_lane).unwrap_or(0)))
+    }
+
+    #[doc(hidden)]
+    /// The drafts as events on their lanes (given, or the first parent's),
+    /// depth and sequence left for the store to assign.
+    async fn lanes_of_batch(
+        &self,
+        drafts: &[NewEvent<Self::Payload>],
+    ) -> Result<Vec<Event<Self::Payload>>, ErrorEffect> {
+        let mut lanes: HashMap<EventId, u32> = HashMap::new();
+        let mut events = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let id = draft.id.unwrap_or_else(new_event_id);
+            let lane = match (draft.lane, draft.parents.first()) {
+                (Some(lane), _) => lane,
+                (None, None) => 0,
+                (None, Some(first)) => match lanes.get(first) {
+                    Some(lane) => *lane,
+                    None => self.read(*first).await.into_result()?.header.position.lane,
+                },
+            };
+            lanes.insert(id, lane);
+            events.push(event_from_draft(draft, id, DagPosition::new(0, lane, 0)));
+        }
+        Ok(events)
     }
 
     #[doc(hidden)]

@@ -2,6 +2,8 @@
 //! natively: batch append, tenant-scoped queries, signal listings,
 //! resumable cursors and the raw records that verification reads.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -83,33 +85,44 @@ pub trait DagStore: EventDag {
     /// The provided version is optimistic (read the next position, append,
     /// retry on a conflict); every backend here overrides it natively.
     async fn append_assigned(&self, event: Event<Self::Payload>) -> Effect<EventId> {
-        let mut event = event;
-        if event.header.event_id.is_nil() {
-            event.header.event_id = crate::new_event_id();
+        match self.append_assigned_batch(vec![event]).await.branch() {
+            Ok(ids) => ids.into_iter().next().map_or_else(
+                || {
+                    Effect::Err(crate::ErrorEffect::Incomplete {
+                        message: "append stored no event".into(),
+                    })
+                },
+                Effect::Ok,
+            ),
+            Err(effect) => effect,
         }
-        let mut depth = 0;
-        for parent in &event.parents {
-            match self.read(*parent).await {
-                Effect::Ok(stored) => {
-                    depth = depth.max(stored.header.position.depth.saturating_add(1));
-                }
-                _ => break, // `append` reports the missing parent.
+    }
+
+    /// [`DagStore::append_batch`] with every position assigned by the
+    /// store inside its write transaction, as [`DagStore::append_assigned`]
+    /// assigns one: each event takes the depth its parents imply (earlier
+    /// events of the batch included) and the next free sequence of its lane
+    /// (consecutive ones for several events of one lane). All or none.
+    ///
+    /// The provided version is optimistic (work the positions out, append,
+    /// retry on a conflict); every backend here overrides it natively.
+    async fn append_assigned_batch(
+        &self,
+        events: Vec<Event<Self::Payload>>,
+    ) -> Effect<Vec<EventId>> {
+        let mut events = events;
+        for event in &mut events {
+            if event.header.event_id.is_nil() {
+                event.header.event_id = crate::new_event_id();
             }
         }
-        event.header.position.depth = depth;
-        let lane = event.header.position.lane;
         let mut attempt = 0;
         loop {
-            let next = match self
-                .next_position_for_tenant(event.tenant_id, None, lane)
-                .await
-                .branch()
-            {
-                Ok(next) => next,
-                Err(effect) => return effect,
+            let placed = match assign_positions(self, events.clone()).await {
+                Ok(placed) => placed,
+                Err(error) => return Effect::Err(error),
             };
-            event.header.position.sequence = next.sequence;
-            match self.append(event.clone()).await {
+            match self.append_batch(placed).await {
                 Effect::Err(crate::ErrorEffect::SequenceConflict { .. })
                     if attempt < crate::MAX_SEQUENCE_RETRIES =>
                 {
@@ -177,4 +190,55 @@ pub trait DagStore: EventDag {
         tenant_id: TenantId,
         correlation_id: EventId,
     ) -> Effect<Vec<StoredRecord>>;
+}
+
+/// The positions an optimistic [`DagStore::append_assigned_batch`] tries:
+/// depths from the parents (read, or earlier in the batch), sequences from
+/// each lane's next free one, and an event already stored (a re-append)
+/// where it is. A parent that cannot be read is left for `append_batch`
+/// to report.
+async fn assign_positions<S: DagStore + ?Sized>(
+    store: &S,
+    mut events: Vec<Event<S::Payload>>,
+) -> Result<Vec<Event<S::Payload>>, crate::ErrorEffect> {
+    let mut depths: HashMap<EventId, u32> = HashMap::new();
+    let mut next: HashMap<(TenantId, u32), u32> = HashMap::new();
+    for event in &mut events {
+        // A re-append keeps the stored position, so that it is idempotent
+        // (another lane is still a conflict, reported by the append).
+        if let Effect::Ok(stored) = store.read(event.header.event_id).await {
+            if stored.header.position.lane == event.header.position.lane {
+                event.header.position = stored.header.position;
+                depths.insert(event.header.event_id, stored.header.position.depth);
+                continue;
+            }
+        }
+        let mut depth = 0;
+        for parent in &event.parents {
+            let parent_depth = match depths.get(parent) {
+                Some(known) => *known,
+                None => match store.read(*parent).await {
+                    Effect::Ok(stored) => stored.header.position.depth,
+                    _ => break,
+                },
+            };
+            depth = depth.max(parent_depth.saturating_add(1));
+        }
+        let lane = event.header.position.lane;
+        let key = (event.tenant_id, lane);
+        let sequence = match next.get(&key) {
+            Some(sequence) => *sequence,
+            None => {
+                store
+                    .next_position_for_tenant(event.tenant_id, None, lane)
+                    .await
+                    .into_result()?
+                    .sequence
+            }
+        };
+        event.header.position = DagPosition::new(depth, lane, sequence);
+        next.insert(key, sequence.saturating_add(1));
+        depths.insert(event.header.event_id, depth);
+    }
+    Ok(events)
 }

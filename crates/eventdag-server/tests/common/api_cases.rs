@@ -389,8 +389,9 @@ pub async fn health_metrics_and_page<S: ServerStore>(store: Arc<S>) {
 }
 
 pub async fn concurrent_appends_on_one_lane_all_succeed<S: ServerStore>(store: Arc<S>) {
-    // The server assigns positions atomically: many clients appending to
-    // the same lane at once never see a sequence conflict.
+    // The store assigns positions atomically: many clients appending to
+    // the same lane at once, singly or in batches, never see a sequence
+    // conflict, and a batch takes consecutive sequences.
     let api = Api::new(store, test_config());
     let root = api.append(json!({"payload": "root"})).await;
     let mut tasks = Vec::new();
@@ -398,24 +399,38 @@ pub async fn concurrent_appends_on_one_lane_all_succeed<S: ServerStore>(store: A
         let api = api.clone();
         let parent = id_of(&root);
         tasks.push(tokio::spawn(async move {
-            let body = if n % 2 == 0 {
-                json!({"payload": n})
-            } else {
-                json!({"payload": n, "parents": [parent]})
+            let reply = match n % 3 {
+                0 => api.post("/v1/events", &json!({"payload": n})).await,
+                1 => {
+                    let body = json!({"payload": n, "parents": [parent]});
+                    api.post("/v1/events", &body).await
+                }
+                _ => {
+                    let batch = json!([{"payload": n}, {"payload": n, "parents": [parent]}]);
+                    api.post("/v1/events:batch", &batch).await
+                }
             };
-            api.post("/v1/events", &body).await
+            (n, reply)
         }));
     }
     let mut sequences = Vec::new();
     for task in tasks {
-        let reply = task.await.unwrap();
+        let (n, reply) = task.await.unwrap();
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-        sequences.push(reply.json["position"]["sequence"].as_u64().unwrap());
+        if n % 3 == 2 {
+            let events = reply.json.as_array().unwrap();
+            let first = events[0]["position"]["sequence"].as_u64().unwrap();
+            let second = events[1]["position"]["sequence"].as_u64().unwrap();
+            assert_eq!(second, first + 1, "a batch takes consecutive sequences");
+            sequences.extend([first, second]);
+        } else {
+            sequences.push(reply.json["position"]["sequence"].as_u64().unwrap());
+        }
     }
     sequences.sort_unstable();
     assert_eq!(
         sequences,
-        (1..=96).collect::<Vec<u64>>(),
+        (1..=128).collect::<Vec<u64>>(),
         "gap-free, no duplicates"
     );
 }

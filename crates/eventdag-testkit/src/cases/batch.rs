@@ -242,3 +242,104 @@ pub async fn append_new_batch_places_drafts<S: Store>(store: &S) {
         ]
     );
 }
+
+/// `append_assigned_batch` assigns every position inside the transaction:
+/// depths from parents (earlier events of the batch included), consecutive
+/// sequences per lane after what is stored. A batch with a bad event
+/// stores nothing and uses no sequence.
+pub async fn append_assigned_batch_assigns_every_position<S: Store>(store: &S) {
+    let existing = root(store, DEFAULT_TENANT).await;
+    let garbage = DagPosition::new(7, 0, 99);
+    let a = event(
+        DEFAULT_TENANT,
+        &[existing.id()],
+        garbage,
+        EventKind::DATA,
+        EventFlags::empty(),
+        1,
+    );
+    let b = event(
+        DEFAULT_TENANT,
+        &[a.id()],
+        garbage,
+        EventKind::DATA,
+        EventFlags::empty(),
+        2,
+    );
+    let mut c = event(
+        DEFAULT_TENANT,
+        &[a.id(), b.id()],
+        garbage,
+        EventKind::DATA,
+        EventFlags::empty(),
+        3,
+    );
+    c.header.position.lane = 5;
+    let d = event(
+        DEFAULT_TENANT,
+        &[],
+        garbage,
+        EventKind::DATA,
+        EventFlags::empty(),
+        4,
+    );
+    let batch = vec![a.clone(), b.clone(), c.clone(), d.clone()];
+    let stored = ok(store.append_assigned_batch(batch.clone()).await);
+    assert_eq!(stored, vec![a.id(), b.id(), c.id(), d.id()]);
+    let mut positions = Vec::new();
+    for id in &stored {
+        positions.push(read(store, *id).await.header.position);
+    }
+    assert_eq!(
+        positions,
+        vec![
+            DagPosition::new(1, 0, 1),
+            DagPosition::new(2, 0, 2),
+            DagPosition::new(3, 5, 0),
+            DagPosition::new(0, 0, 3),
+        ]
+    );
+    assert_eq!(
+        ok(store.append_assigned_batch(batch).await),
+        stored,
+        "re-appending the batch is idempotent"
+    );
+
+    let fine = event(
+        DEFAULT_TENANT,
+        &[],
+        garbage,
+        EventKind::DATA,
+        EventFlags::empty(),
+        5,
+    );
+    let missing = Uuid::now_v7();
+    let orphan = event(
+        DEFAULT_TENANT,
+        &[missing],
+        garbage,
+        EventKind::DATA,
+        EventFlags::empty(),
+        6,
+    );
+    assert_eq!(
+        err(store
+            .append_assigned_batch(vec![fine.clone(), orphan.clone()])
+            .await),
+        ErrorEffect::ParentNotFound {
+            event_id: orphan.id(),
+            parent: missing
+        }
+    );
+    assert_eq!(
+        err(store.read(fine.id()).await),
+        ErrorEffect::NotFound {
+            event_id: fine.id()
+        }
+    );
+    assert_eq!(
+        ok(store.next_position(None, 0).await).sequence,
+        4,
+        "the refused batch used no sequence"
+    );
+}

@@ -117,3 +117,63 @@ pub async fn concurrent_assigned_appends_never_conflict<S: Store>(store: Arc<S>)
     let stored: HashSet<_> = ids(&chain).into_iter().collect();
     assert!(acknowledged.iter().all(|id| stored.contains(id)));
 }
+
+/// 8 tasks append batches of 5 to one lane through
+/// `append_assigned_batch`: no batch ever conflicts, each batch's events
+/// take consecutive sequences, and the lane ends up gap-free.
+pub async fn concurrent_assigned_batches_never_conflict<S: Store>(store: Arc<S>) {
+    const BATCH: usize = 5;
+    let start = root(&*store, DEFAULT_TENANT).await;
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let store = Arc::clone(&store);
+        let parent = start.id();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for round in 0..APPENDS_PER_WRITER / BATCH {
+                let batch: Vec<_> = (0..BATCH)
+                    .map(|n| {
+                        event(
+                            DEFAULT_TENANT,
+                            &[parent],
+                            DagPosition::new(0, 0, 0),
+                            EventKind::DATA,
+                            EventFlags::empty(),
+                            (writer * 1000 + round * BATCH + n) as u64,
+                        )
+                    })
+                    .collect();
+                mine.push(ok(store.append_assigned_batch(batch).await));
+            }
+            mine
+        }));
+    }
+    let mut batches = Vec::new();
+    for task in tasks {
+        batches.extend(task.await.expect("writer task panicked"));
+    }
+    let chain = ok(store
+        .find_correlation_chain(DEFAULT_TENANT, start.id())
+        .await);
+    let total = WRITERS * (APPENDS_PER_WRITER / BATCH) * BATCH;
+    assert_eq!(chain.len(), total + 1);
+    let sequence_of: std::collections::HashMap<_, _> = chain
+        .iter()
+        .map(|e| (e.id(), e.header.position.sequence))
+        .collect();
+    for batch in &batches {
+        let sequences: Vec<u32> = batch.iter().map(|id| sequence_of[id]).collect();
+        let first = sequences[0];
+        assert_eq!(
+            sequences,
+            (first..first + u32::try_from(BATCH).unwrap()).collect::<Vec<_>>(),
+            "one batch takes consecutive sequences"
+        );
+    }
+    let mut sequences: Vec<u32> = sequence_of.values().copied().collect();
+    sequences.sort_unstable();
+    assert_eq!(
+        sequences,
+        (0..=u32::try_from(total).unwrap()).collect::<Vec<_>>()
+    );
+}

@@ -86,6 +86,44 @@ impl<P: Serialize + Clone> MemoryDag<P> {
             Err(error) => Effect::Err(error),
         }
     }
+
+    /// Appends `events` all or none under one write lock.
+    fn append_many(&self, events: Vec<Event<P>>, assign_position: bool) -> Effect<Vec<EventId>> {
+        if let Err(error) = check_batch_size(events.len()) {
+            return Effect::Err(error);
+        }
+        let now = now_micros();
+        let mut state = self.state.write();
+        let mut inserted = Vec::new();
+        let mut ids = Vec::with_capacity(events.len());
+        let mut failure = None;
+        for event in events {
+            match state.append(event, self.limits, now, assign_position) {
+                Ok(AppendOutcome::Inserted(id)) => {
+                    inserted.push(id);
+                    ids.push(id);
+                }
+                Ok(AppendOutcome::AlreadyStored(id)) => ids.push(id),
+                Ok(AppendOutcome::Retry(admission)) => {
+                    failure = Some(admission.into_effect());
+                    break;
+                }
+                Err(error) => {
+                    failure = Some(Effect::Err(error));
+                    break;
+                }
+            }
+        }
+        match failure {
+            None => Effect::Ok(ids),
+            Some(effect) => {
+                for id in inserted.into_iter().rev() {
+                    state.remove_last_inserted(id);
+                }
+                effect
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -209,40 +247,11 @@ where
     P: Serialize + Clone + Send + Sync + 'static,
 {
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        if let Err(error) = check_batch_size(events.len()) {
-            return Effect::Err(error);
-        }
-        let now = now_micros();
-        let mut state = self.state.write();
-        let mut inserted = Vec::new();
-        let mut ids = Vec::with_capacity(events.len());
-        let mut failure = None;
-        for event in events {
-            match state.append(event, self.limits, now, false) {
-                Ok(AppendOutcome::Inserted(id)) => {
-                    inserted.push(id);
-                    ids.push(id);
-                }
-                Ok(AppendOutcome::AlreadyStored(id)) => ids.push(id),
-                Ok(AppendOutcome::Retry(admission)) => {
-                    failure = Some(admission.into_effect());
-                    break;
-                }
-                Err(error) => {
-                    failure = Some(Effect::Err(error));
-                    break;
-                }
-            }
-        }
-        match failure {
-            None => Effect::Ok(ids),
-            Some(effect) => {
-                for id in inserted.into_iter().rev() {
-                    state.remove_last_inserted(id);
-                }
-                effect
-            }
-        }
+        self.append_many(events, false)
+    }
+
+    async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+        self.append_many(events, true)
     }
 
     async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
