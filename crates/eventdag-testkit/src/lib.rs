@@ -108,6 +108,7 @@ macro_rules! conformance_suite {
             batch::fork_and_merge_conveniences,
             batch::append_new_batch_places_drafts,
             batch::append_assigned_batch_assigns_every_position,
+            batch::append_new_refusals_name_the_new_event,
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,14 +37,14 @@ where
                 other => return other,
             }
         }
-        let lane = match self.place(&draft).await {
-            Ok((_, lane)) => lane,
-            Err(error) => return Effect::Err(error),
-        };
         let id = draft.id.unwrap_or_else(new_event_id);
         let appended = match draft.position {
             Some(position) => self.append(event_from_draft(&draft, id, position)).await,
             None => {
+                let lane = match self.lane_of(&draft, &HashMap::new()).await {
+                    Ok(lane) => lane,
+                    Err(error) => return Effect::Err(error),
+                };
                 let placeholder = DagPosition::new(0, lane, 0);
                 self.append_assigned(event_from_draft(&draft, id, placeholder))
                     .await
@@ -233,23 +233,29 @@ where
     }
 
     #[doc(hidden)]
-    /// The (depth, lane) a draft takes from its parents.
-    async fn place(&self, draft: &NewEvent<Self::Payload>) -> Result<(u32, u32), ErrorEffect> {
-        let mut depth = 0;
-        let mut first_lane = None;
-        for parent_id in &draft.parents {
-            let parent = self.read(*parent_id).await.into_result()?;
-            if parent.tenant_id != draft.tenant_id {
-                return Err(ErrorEffect::TenantMismatch {
-                    event_id: draft.id.unwrap_or_default(),
-                    parent: *parent_id,
-                    tenant_id: draft.tenant_id,
-                });
-            }
-            depth = depth.max(parent.header.position.depth + 1);
-            first_lane.get_or_insert(parent.header.position.lane);
+    /// The lane a draft without a position goes on: its own, else its
+    /// first parent's (looked up in `in_batch`, else read), else 0. Only
+    /// the first parent is read, for its lane; the store checks every
+    /// parent in its transaction, so a missing one is left for it to
+    /// report (`ParentNotFound`, naming the new event).
+    async fn lane_of(
+        &self,
+        draft: &NewEvent<Self::Payload>,
+        in_batch: &HashMap<EventId, u32>,
+    ) -> Result<u32, ErrorEffect> {
+        let first = match (draft.lane, draft.parents.first()) {
+            (Some(lane), _) => return Ok(lane),
+            (None, None) => return Ok(0),
+            (None, Some(first)) => *first,
+        };
+        if let Some(lane) = in_batch.get(&first) {
+            return Ok(*lane);
         }
-        Ok((depth, draft.lane.or(first_lane).unwrap_or(0)))
+        match self.read(first).await.into_result() {
+            Ok(parent) => Ok(parent.header.position.lane),
+            Err(ErrorEffect::NotFound { .. }) => Ok(0),
+            Err(error) => Err(error),
+        }
     }
 
     #[doc(hidden)]
@@ -263,14 +269,7 @@ where
         let mut events = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let id = draft.id.unwrap_or_else(new_event_id);
-            let lane = match (draft.lane, draft.parents.first()) {
-                (Some(lane), _) => lane,
-                (None, None) => 0,
-                (None, Some(first)) => match lanes.get(first) {
-                    Some(lane) => *lane,
-                    None => self.read(*first).await.into_result()?.header.position.lane,
-                },
-            };
+            let lane = self.lane_of(draft, &lanes).await?;
             lanes.insert(id, lane);
             events.push(event_from_draft(draft, id, DagPosition::new(0, lane, 0)));
         }

@@ -343,3 +343,45 @@ pub async fn append_assigned_batch_assigns_every_position<S: Store>(store: &S) {
         "the refused batch used no sequence"
     );
 }
+
+/// `append_new` refusals come from the store's own checks and name the
+/// new event: a missing parent (first or later, lane given or not) is
+/// `ParentNotFound`, a parent of another tenant `TenantMismatch`; nothing
+/// is stored and no sequence is used.
+pub async fn append_new_refusals_name_the_new_event<S: Store>(store: &S) {
+    let existing = root(store, DEFAULT_TENANT).await;
+    let missing = Uuid::now_v7();
+    let cases = [
+        NewEvent::new(json!(1)).parents([missing]),
+        NewEvent::new(json!(2)).parents([existing.id(), missing]),
+        NewEvent::new(json!(3)).parents([missing]).lane(3),
+    ];
+    for draft in cases {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            err(store.append_new(draft.id(id)).await),
+            ErrorEffect::ParentNotFound {
+                event_id: id,
+                parent: missing
+            }
+        );
+        assert_eq!(
+            err(store.read(id).await),
+            ErrorEffect::NotFound { event_id: id }
+        );
+    }
+    let foreign = root(store, TENANT_B).await;
+    let id = Uuid::now_v7();
+    assert_eq!(
+        err(store
+            .append_new(NewEvent::new(json!(4)).parents([foreign.id()]).id(id))
+            .await),
+        ErrorEffect::TenantMismatch {
+            event_id: id,
+            parent: foreign.id(),
+            tenant_id: DEFAULT_TENANT
+        }
+    );
+    assert_eq!(ok(store.next_position(None, 0).await).sequence, 1);
+    assert_eq!(ok(store.next_position(None, 3).await).sequence, 0);
+}
