@@ -1,9 +1,11 @@
 //! Many writers racing for one lane (SPEC §5).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use eventdag::{DagPosition, Effect, ErrorEffect, EventFlags, EventKind, DEFAULT_TENANT};
+use eventdag::{
+    DagPosition, Effect, ErrorEffect, Event, EventFlags, EventId, EventKind, DEFAULT_TENANT,
+};
 
 use crate::support::{event, ids, ok, root, Store};
 
@@ -53,24 +55,7 @@ pub async fn concurrent_appends_to_one_lane<S: Store>(store: Arc<S>) {
         let (mine, _conflicts) = task.await.expect("writer task panicked");
         acknowledged.extend(mine);
     }
-    let chain = ok(store
-        .find_correlation_chain(DEFAULT_TENANT, start.id())
-        .await);
-    let total = WRITERS * APPENDS_PER_WRITER;
-    assert_eq!(chain.len(), total + 1);
-    let mut sequences: Vec<u32> = chain.iter().map(|e| e.header.position.sequence).collect();
-    sequences.sort_unstable();
-    let expected: Vec<u32> = (0..=u32::try_from(total).unwrap()).collect();
-    assert_eq!(
-        sequences, expected,
-        "sequences are 0..=N with no duplicate and no gap"
-    );
-    let stored: HashSet<_> = ids(&chain).into_iter().collect();
-    assert!(
-        acknowledged.iter().all(|id| stored.contains(id)),
-        "every Ok append is stored"
-    );
-    assert_eq!(acknowledged.len(), total);
+    assert_race_left_lane_whole(&*store, start.id(), &acknowledged).await;
 }
 
 /// 8 tasks append to one lane through `append_assigned`: the store assigns
@@ -102,20 +87,8 @@ pub async fn concurrent_assigned_appends_never_conflict<S: Store>(store: Arc<S>)
     for task in tasks {
         acknowledged.extend(task.await.expect("writer task panicked"));
     }
-    let chain = ok(store
-        .find_correlation_chain(DEFAULT_TENANT, start.id())
-        .await);
-    let total = WRITERS * APPENDS_PER_WRITER;
-    assert_eq!(chain.len(), total + 1);
-    let mut sequences: Vec<u32> = chain.iter().map(|e| e.header.position.sequence).collect();
-    sequences.sort_unstable();
-    assert_eq!(
-        sequences,
-        (0..=u32::try_from(total).unwrap()).collect::<Vec<_>>()
-    );
+    let chain = assert_race_left_lane_whole(&*store, start.id(), &acknowledged).await;
     assert!(chain.iter().skip(1).all(|e| e.header.position.depth == 1));
-    let stored: HashSet<_> = ids(&chain).into_iter().collect();
-    assert!(acknowledged.iter().all(|id| stored.contains(id)));
 }
 
 /// 8 tasks append batches of 5 to one lane through
@@ -148,16 +121,13 @@ pub async fn concurrent_assigned_batches_never_conflict<S: Store>(store: Arc<S>)
             mine
         }));
     }
-    let mut batches = Vec::new();
+    let mut batches: Vec<Vec<EventId>> = Vec::new();
     for task in tasks {
         batches.extend(task.await.expect("writer task panicked"));
     }
-    let chain = ok(store
-        .find_correlation_chain(DEFAULT_TENANT, start.id())
-        .await);
-    let total = WRITERS * (APPENDS_PER_WRITER / BATCH) * BATCH;
-    assert_eq!(chain.len(), total + 1);
-    let sequence_of: std::collections::HashMap<_, _> = chain
+    let acknowledged: Vec<EventId> = batches.iter().flatten().copied().collect();
+    let chain = assert_race_left_lane_whole(&*store, start.id(), &acknowledged).await;
+    let sequence_of: HashMap<_, _> = chain
         .iter()
         .map(|e| (e.id(), e.header.position.sequence))
         .collect();
@@ -170,10 +140,29 @@ pub async fn concurrent_assigned_batches_never_conflict<S: Store>(store: Arc<S>)
             "one batch takes consecutive sequences"
         );
     }
-    let mut sequences: Vec<u32> = sequence_of.values().copied().collect();
+}
+
+/// After a race under `start` on lane 0: every acknowledged append is in
+/// the chain and nothing else is, and the lane's sequences are `0..=N`
+/// with no duplicate and no gap. Returns the chain.
+async fn assert_race_left_lane_whole<S: Store>(
+    store: &S,
+    start: EventId,
+    acknowledged: &[EventId],
+) -> Vec<Event<serde_json::Value>> {
+    let chain = ok(store.find_correlation_chain(DEFAULT_TENANT, start).await);
+    assert_eq!(chain.len(), acknowledged.len() + 1);
+    let mut sequences: Vec<u32> = chain.iter().map(|e| e.header.position.sequence).collect();
     sequences.sort_unstable();
+    let expected: Vec<u32> = (0..=u32::try_from(acknowledged.len()).unwrap()).collect();
     assert_eq!(
-        sequences,
-        (0..=u32::try_from(total).unwrap()).collect::<Vec<_>>()
+        sequences, expected,
+        "sequences are 0..=N with no duplicate and no gap"
     );
+    let stored: HashSet<_> = ids(&chain).into_iter().collect();
+    assert!(
+        acknowledged.iter().all(|id| stored.contains(id)),
+        "every Ok append is stored"
+    );
+    chain
 }
