@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use crate::answers::Answers;
 use crate::cache::HotCache;
 use crate::freshness::{Freshness, Mode};
 use crate::listener::{self, Listening};
@@ -36,6 +37,8 @@ pub(crate) struct Inner<P> {
     pub(crate) pg: PgDag<P>,
     pub(crate) cache: Arc<HotCache>,
     pub(crate) fresh: Arc<Freshness>,
+    /// Remembered descendants and chain answers.
+    pub(crate) answers: Arc<Answers>,
     pub(crate) options: TieredOptions,
     /// Bounds the background fills after writes.
     pub(crate) fills: Arc<Semaphore>,
@@ -150,12 +153,14 @@ where
         let pg = PgDag::connect_with(postgres_url, options.pg.clone().notify(true)).await?;
         let cache = Arc::new(open_cache(lmdb_path.as_ref(), &options.lmdb_effective()).await?);
         let fresh = Arc::new(Freshness::new(options.staleness_bound));
+        let answers = Arc::new(Answers::new(options.staleness_bound));
         let channel = format!("eventdag_tiered_{}", uuid::Uuid::now_v7().simple());
         let tasks = vec![
             runtime.spawn(listener::listen(Listening {
                 pg: pg.clone(),
                 cache: Arc::downgrade(&cache),
                 fresh: Arc::clone(&fresh),
+                answers: Arc::downgrade(&answers),
                 channel: channel.clone(),
             })),
             runtime.spawn(listener::heartbeat(
@@ -176,6 +181,7 @@ where
                 pg,
                 cache,
                 fresh,
+                answers,
                 options,
                 fills: Arc::new(Semaphore::new(MAX_FILLS)),
                 tasks,

@@ -35,14 +35,18 @@ where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+        let tenants: Vec<TenantId> = events.iter().map(|event| event.tenant_id).collect();
         let result = self.inner.pg.append_batch(events).await;
+        self.appended_to(tenants);
         self.fill_batch(&result);
         result
     }
 
     /// PostgreSQL assigns the positions inside its transaction.
     async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
+        let tenants: Vec<TenantId> = events.iter().map(|event| event.tenant_id).collect();
         let result = self.inner.pg.append_assigned_batch(events).await;
+        self.appended_to(tenants);
         self.fill_batch(&result);
         result
     }
@@ -50,7 +54,9 @@ where
     /// PostgreSQL assigns the position inside its transaction (native, so
     /// re-appends stay idempotent); the event fills after the commit.
     async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
+        let tenant = event.tenant_id;
         let result = self.inner.pg.append_assigned(event).await;
+        self.appended_to([tenant]);
         if let Effect::Ok(id) = &result {
             self.fill_committed(vec![*id]);
         }

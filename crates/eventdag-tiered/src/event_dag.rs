@@ -2,12 +2,13 @@
 //! cache; reads follow `reads.rs`.
 
 use eventdag::{
-    async_trait, DagPosition, Effect, Event, EventDag, EventFlags, EventId, EventKind, TenantId,
-    UpstreamSignal,
+    async_trait, capped, DagPosition, Effect, Event, EventDag, EventFlags, EventId, EventKind,
+    TenantId, UpstreamSignal,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::answers::Query;
 use crate::TieredDag;
 
 #[async_trait]
@@ -18,7 +19,9 @@ where
     type Payload = P;
 
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
+        let tenant = event.tenant_id;
         let result = self.inner.pg.append(event).await;
+        self.appended_to([tenant]);
         if let Effect::Ok(id) = &result {
             self.fill_committed(vec![*id]);
         }
@@ -33,11 +36,18 @@ where
         self.ancestors_through(from, limit).await
     }
 
-    /// Always one PostgreSQL query: descendants grow through appends of
-    /// any node, and the cache keeps no completeness marker for them.
+    /// Descendants grow through appends on any node: a remembered answer
+    /// is used only while no append to the tenant has been seen since
+    /// (`answers.rs`), else one PostgreSQL query.
     async fn walk_descendants(&self, from: EventId, limit: usize) -> Effect<Vec<Event<P>>> {
-        self.through(self.inner.pg.walk_descendants(from, limit))
-            .await
+        let limit = capped(limit);
+        self.growing_through(
+            Query::Descendants(from),
+            limit,
+            self.inner.pg.walk_descendants(from, limit),
+            |events| events.first().map(|event| event.tenant_id),
+        )
+        .await
     }
 
     async fn signal_upstream(&self, from: EventId, signal: UpstreamSignal) -> Effect<()> {
@@ -54,16 +64,19 @@ where
         result
     }
 
-    /// Always one PostgreSQL query (a chain grows through any node).
+    /// A chain grows through appends on any node: as `walk_descendants`.
     async fn find_correlation_chain(
         &self,
         tenant_id: TenantId,
         correlation_id: EventId,
     ) -> Effect<Vec<Event<P>>> {
-        self.through(
+        self.growing_through(
+            Query::Chain(tenant_id, correlation_id),
+            usize::MAX,
             self.inner
                 .pg
                 .find_correlation_chain(tenant_id, correlation_id),
+            |_| Some(tenant_id),
         )
         .await
     }

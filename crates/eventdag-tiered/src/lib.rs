@@ -7,8 +7,11 @@
 //! - Reads by id and ancestor walks are served from the cache when it
 //!   holds every event they need (parents never change, so such an answer
 //!   is complete); otherwise one PostgreSQL query answers and fills the
-//!   cache. Descendants, chains, kind queries, the acknowledgment queue,
-//!   signals, chain state and positions always come from PostgreSQL.
+//!   cache. Descendants walks and correlation chains, which grow with
+//!   appends, are served from the cache by the ids of a remembered earlier
+//!   answer while no append to the tenant has been seen since and within
+//!   the staleness bound. Kind queries, the acknowledgment queue, signals,
+//!   chain state and positions always come from PostgreSQL.
 //! - The only mutable state cached is an event's ACKNOWLEDGED and
 //!   COMPENSATED flags, kept current by PostgreSQL notifications from
 //!   every node. They are served only while a heartbeat through the same
@@ -40,6 +43,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod answers;
 mod cache;
 mod dag;
 mod dag_store;

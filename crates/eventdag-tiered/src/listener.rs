@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::postgres::{PgListener, PgPool};
 
+use crate::answers::Answers;
 use crate::cache::HotCache;
 use crate::freshness::Freshness;
 
@@ -23,6 +24,7 @@ pub(crate) struct Listening<P> {
     pub(crate) pg: PgDag<P>,
     pub(crate) cache: Weak<HotCache>,
     pub(crate) fresh: Arc<Freshness>,
+    pub(crate) answers: Weak<Answers>,
     /// This node's heartbeat channel.
     pub(crate) channel: String,
 }
@@ -79,6 +81,11 @@ where
             let Some(cache) = task.cache.upgrade() else {
                 return;
             };
+            if let PgChange::Appended { tenant_id, .. } = &change {
+                if let Some(answers) = task.answers.upgrade() {
+                    answers.appended(*tenant_id);
+                }
+            }
             apply(&task.pg, &cache, change).await;
         }
         tracing::warn!("notification listener lost its connection; reconnecting");
@@ -86,9 +93,9 @@ where
     }
 }
 
-/// Applies one committed change to the cache. Only flags are cached
-/// mutable state; appends, chain state and signals are read from
-/// PostgreSQL, so their notifications need nothing here.
+/// Applies one committed change to the cached flags (appends outdate
+/// remembered answers, in the caller). Chain state and signals are read
+/// from PostgreSQL, so their notifications need nothing here.
 async fn apply<P>(pg: &PgDag<P>, cache: &HotCache, change: PgChange)
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,

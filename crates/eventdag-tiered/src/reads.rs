@@ -9,17 +9,17 @@
 //! - Degraded (PostgreSQL unreachable): any cached entry, as it is; a miss
 //!   goes to PostgreSQL and fails there in bounded time.
 
-use eventdag::walk::{walk, WalkDirection, PRESIZED};
-use eventdag::{capped, Effect, Event, EventDag, EventId};
 use std::collections::HashMap;
-
-use foldhash::fast::RandomState;
 use std::sync::Arc;
 
+use eventdag::walk::{walk, WalkDirection, PRESIZED};
+use eventdag::{capped, Effect, Event, EventDag, EventId, TenantId};
 use eventdag_lmdb::codec::{encode, RecordView};
+use foldhash::fast::RandomState;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::answers::{Query, Recalled};
 use crate::cache::{Cached, Capture, Snapshot};
 use crate::freshness::Mode;
 use crate::TieredDag;
@@ -208,6 +208,92 @@ where
                 .cached_ancestors(from, limit, Trust::Any)
                 .map_or(Effect::Err(error), Effect::Ok),
             other => other,
+        }
+    }
+
+    /// The events of `ids` from the cache alone, in order; `None` unless
+    /// every one is cached and may be used.
+    fn cached_events(&self, ids: &[EventId], trust: Trust) -> Option<Vec<Event<P>>> {
+        self.inner
+            .cache
+            .read(|snapshot| {
+                let mut events = Vec::with_capacity(ids.len());
+                for id in ids {
+                    events.push(entry(snapshot, *id, trust).ok()?.view.event::<P>().ok()?);
+                }
+                Some(events)
+            })
+            .flatten()
+    }
+
+    /// A remembered answer of `query` served from cached entries: at most
+    /// `limit` of its ids, when it holds that many or is complete.
+    fn recalled(&self, query: Query, limit: usize, trust: Trust) -> Option<Vec<Event<P>>> {
+        let epoch = self.inner.cache.epoch();
+        let recalled = self
+            .inner
+            .answers
+            .recall(query, epoch, trust == Trust::Any)?;
+        if recalled.ids.len() < limit && !recalled.complete {
+            return None;
+        }
+        let take = recalled.ids.len().min(limit);
+        self.cached_events(&recalled.ids[..take], trust)
+    }
+
+    /// A query whose answer grows with appends, through the cache: the
+    /// remembered answer when it may be used and every event in it is
+    /// cached; otherwise one PostgreSQL query, whose answer fills the
+    /// cache and is remembered. `tenant_of` names the tenant of an answer
+    /// (for a walk, that of its first event), `limit` is `usize::MAX` for
+    /// a query without one.
+    pub(crate) async fn growing_through<F>(
+        &self,
+        query: Query,
+        limit: usize,
+        read: F,
+        tenant_of: impl FnOnce(&[Event<P>]) -> Option<TenantId>,
+    ) -> Effect<Vec<Event<P>>>
+    where
+        F: std::future::Future<Output = Effect<Vec<Event<P>>>>,
+    {
+        let trust = match self.mode() {
+            Mode::Fresh => Some(self.trust_now()),
+            Mode::Degraded => Some(Trust::Any),
+            Mode::Stale => None,
+        };
+        if let Some(events) = trust.and_then(|trust| self.recalled(query, limit, trust)) {
+            return Effect::Ok(events);
+        }
+        let ticket = self.inner.answers.ticket(self.inner.cache.epoch());
+        match self.through(read).await {
+            Effect::Ok(events) => {
+                if let Some(tenant) = tenant_of(&events) {
+                    let recalled = Recalled {
+                        ids: events.iter().map(Event::id).collect(),
+                        complete: events.len() < limit,
+                    };
+                    self.inner.answers.remember(ticket, query, tenant, recalled);
+                }
+                Effect::Ok(events)
+            }
+            Effect::Err(error) if error.is_operational() => self
+                .recalled(query, limit, Trust::Any)
+                .map_or(Effect::Err(error), Effect::Ok),
+            other => other,
+        }
+    }
+
+    /// Outdates the remembered answers of the tenants of events just
+    /// appended (called whatever the outcome: an operational error may
+    /// hide a commit).
+    pub(crate) fn appended_to(&self, tenants: impl IntoIterator<Item = TenantId>) {
+        let mut seen: Vec<TenantId> = Vec::new();
+        for tenant in tenants {
+            if !seen.contains(&tenant) {
+                seen.push(tenant);
+                self.inner.answers.appended(tenant);
+            }
         }
     }
 

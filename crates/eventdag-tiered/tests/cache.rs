@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use eventdag::{DagStore, EventDag, EventFlags, EventId, UpstreamSignal, DEFAULT_TENANT};
 use eventdag_postgres::{PgDag, PgOptions};
-use eventdag_testkit::support::{line, ok, put};
+use eventdag_testkit::support::{child, line, ok, put};
 use eventdag_tiered::TieredDag;
 use serde_json::{json, Value};
 
@@ -77,10 +77,66 @@ async fn hot_reads_and_walks_come_from_the_cache_and_equal_postgres() {
         json!({"tampered": true})
     );
 
-    // Descendants and chains always ask PostgreSQL.
+    // Descendants are not known to the cache until asked once: this one
+    // is PostgreSQL's answer (tampered payloads).
     let descendants = ok(store.walk_descendants(events[0].id(), 1000).await);
     assert_eq!(descendants.len(), 30);
     assert_eq!(descendants[5].payload, json!({"tampered": true}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_descendants_and_chains_come_from_the_cache_until_an_append() {
+    let (store, guard) = fresh().await;
+    let events = line(&store, DEFAULT_TENANT, 10).await;
+    let root = events[0].id();
+    let pg = other_node(&guard).await;
+    let descendants = ok(store.walk_descendants(root, 1000).await);
+    let chain = ok(store.find_correlation_chain(DEFAULT_TENANT, root).await);
+    assert_eq!(descendants, ok(pg.walk_descendants(root, 1000).await));
+    assert_eq!(
+        chain,
+        ok(pg.find_correlation_chain(DEFAULT_TENANT, root).await)
+    );
+
+    // Behind the cache's back: answers that still show the original
+    // bodies were served from the cache, and equal PostgreSQL's earlier
+    // answers, for any limit.
+    for event in &events {
+        tamper(&store, event.id()).await;
+    }
+    assert_eq!(ok(store.walk_descendants(root, 1000).await), descendants);
+    assert_eq!(
+        ok(store.walk_descendants(root, 4).await),
+        descendants[..4].to_vec()
+    );
+    assert_eq!(
+        ok(store.find_correlation_chain(DEFAULT_TENANT, root).await),
+        chain
+    );
+
+    // This node appends: the next answers include it at once.
+    let mine = child(&store, &[events.last().unwrap()]).await;
+    let after = ok(store.walk_descendants(root, 1000).await);
+    assert_eq!(after.len(), 11);
+    assert_eq!(after.last().unwrap().id(), mine.id());
+    let chain = ok(store.find_correlation_chain(DEFAULT_TENANT, root).await);
+    assert_eq!(chain.last().unwrap().id(), mine.id());
+
+    // Another node appends: heard through its notification, within the
+    // bound.
+    let theirs = child(&pg, &[&mine]).await;
+    let committed = Instant::now();
+    let bound = store.options().staleness_bound_value();
+    let seen = wait_until(bound * 2, || async {
+        let walked = ok(store.walk_descendants(root, 1000).await);
+        let chain = ok(store.find_correlation_chain(DEFAULT_TENANT, root).await);
+        walked.iter().any(|e| e.id() == theirs.id()) && chain.iter().any(|e| e.id() == theirs.id())
+    })
+    .await
+    .expect("the other node's append never reached the answers");
+    assert!(committed.elapsed() >= seen);
+    assert!(seen <= bound, "stale for {seen:?}, bound {bound:?}");
+    assert_eq!(ok(store.walk_descendants(root, 1000).await).len(), 12);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
