@@ -2,9 +2,10 @@
 //! `eventdag::append_rules` in the same order as `MemoryDag`, with every
 //! insert of the batch in one statement (arrays through `UNNEST`).
 //!
-//! Round trips: BEGIN, lock the tenants' log rows, read the events and
-//! parents named, read lanes and chain states, insert everything (and
-//! NOTIFY), COMMIT — the same six for one event or ten thousand.
+//! Round trips: BEGIN, read the events and parents named, lock the
+//! tenants' log rows, read lanes and chain states, insert everything,
+//! COMMIT — the same six for one event or ten thousand — then NOTIFY after
+//! the commit.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -232,27 +233,34 @@ where
         Ok(Appended::Stored(plan.ids))
     }
 
-    /// Locks the tenants' log rows (in id order, so batches never
-    /// deadlock) and reads what validation needs.
+    /// Reads the named events, locks the tenants' log rows (in id order,
+    /// so batches never deadlock) and reads the lanes and chains.
     async fn read_context(
         &self,
         tx: &mut Transaction<'static, Postgres>,
         valid: &[&PreparedAppend<P>],
     ) -> Result<Context, Failure> {
         let sql = |error: sqlx::Error| Failure::Error(self.sql("append", &error));
-        let tenants: BTreeSet<TenantId> = valid.iter().map(|p| p.event.tenant_id).collect();
-        let tenants: Vec<TenantId> = tenants.into_iter().collect();
-        let locked: Vec<(Uuid, i64)> = sqlx::query_as(LOCK_TENANTS)
-            .bind(&tenants)
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(sql)?;
+        // Events are immutable, so the named ones (the batch's own ids and
+        // their parents) are read before the tenant lock, which is then
+        // held one round trip less. One that commits meanwhile is not
+        // missed: its id makes the insert fail and the retry reads it.
         let own: Vec<EventId> = valid.iter().map(|p| p.event.header.event_id).collect();
         let mut named = own.clone();
         named.extend(valid.iter().flat_map(|p| p.event.parents.iter().copied()));
         let rows: Vec<EventRow> = sqlx::query_as(READ_NAMED)
             .bind(&named)
             .bind(&own)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(sql)?;
+        // Lanes and chain states change: they are read after the lock, in
+        // a statement of their own, whose snapshot then sees every commit
+        // of the transactions that held it before.
+        let tenants: BTreeSet<TenantId> = valid.iter().map(|p| p.event.tenant_id).collect();
+        let tenants: Vec<TenantId> = tenants.into_iter().collect();
+        let locked: Vec<(Uuid, i64)> = sqlx::query_as(LOCK_TENANTS)
+            .bind(&tenants)
             .fetch_all(&mut **tx)
             .await
             .map_err(sql)?;
