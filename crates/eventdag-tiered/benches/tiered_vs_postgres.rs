@@ -1,6 +1,7 @@
 //! `TieredDag` next to `PgDag` on the same scratch PostgreSQL database, in
-//! one run: hot reads by id, hot ancestors walks of depth 1,000, appends,
-//! and 90% read / 10% append mixes. Prints a Markdown table with ratios.
+//! one run: hot reads by id, hot ancestors walks of depth 1,000, a chain
+//! of 1,000 asked again, appends, and 90% read / 10% append mixes. Prints
+//! a Markdown table with ratios.
 //!
 //! `cargo bench -p eventdag-tiered --bench tiered_vs_postgres`; the server
 //! is `EVENTDAG_TEST_DATABASE_URL` (default the local one).
@@ -245,6 +246,30 @@ async fn run() {
         pg_walk,
         tiered_walk,
         "≥ 20×",
+    );
+    // A chain of 1,000 asked again: served by the remembered answer's ids.
+    let chain = deep[0];
+    let tenant = pg.read(chain).await.into_result().unwrap().tenant_id;
+    tiered
+        .find_correlation_chain(tenant, chain)
+        .await
+        .into_result()
+        .unwrap();
+    let pg_chain = mean(30, |_| async {
+        let events = pg.find_correlation_chain(tenant, chain).await;
+        assert_eq!(events.into_result().unwrap().len(), 1000);
+    })
+    .await;
+    let tiered_chain = mean(300, |_| async {
+        let events = tiered.find_correlation_chain(tenant, chain).await;
+        assert_eq!(events.into_result().unwrap().len(), 1000);
+    })
+    .await;
+    row(
+        "hot correlation chain of 1,000, asked again",
+        pg_chain,
+        tiered_chain,
+        "—",
     );
     let floor = decode_floor(&tiered, tip).await;
     println!(
