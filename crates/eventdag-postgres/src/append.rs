@@ -25,11 +25,22 @@ use crate::sql_error::{constraint, violated_unique};
 use crate::PgDag;
 
 /// What an append did.
-pub(crate) enum Appended {
-    /// Every event is stored (now or before); their ids in order.
-    Stored(Vec<EventId>),
+pub(crate) enum Appended<P> {
+    /// Every event is stored (now or before).
+    Stored(Committed<P>),
     /// A chain is under backpressure; nothing was stored.
     Retry(ChainAdmission),
+}
+
+/// What [`PgDag::append_committed`] stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed<P> {
+    /// The ids of all events of the call, in order (re-appends included).
+    pub ids: Vec<EventId>,
+    /// The events this call inserted, in order, exactly as stored: ids,
+    /// positions, correlation ids, timestamps and hashes filled in.
+    /// Re-appended events (already stored) are not among them.
+    pub inserted: Vec<Event<P>>,
 }
 
 /// Why one attempt failed.
@@ -170,7 +181,7 @@ where
         &self,
         events: Vec<Event<P>>,
         assign_position: bool,
-    ) -> Result<Appended, ErrorEffect> {
+    ) -> Result<Appended<P>, ErrorEffect> {
         check_batch_size(events.len())?;
         let now = now_micros();
         let limits = self.inner.options.limits;
@@ -206,7 +217,7 @@ where
         &self,
         prepared: &[Result<PreparedAppend<P>, ErrorEffect>],
         now: u64,
-    ) -> Result<Appended, Failure> {
+    ) -> Result<Appended<P>, Failure> {
         // Events after the first that fails `prepare` are never looked at,
         // as in MemoryDag, which stops at the first refusal.
         let valid: Vec<&PreparedAppend<P>> =
@@ -215,7 +226,10 @@ where
             if let Some(Err(error)) = prepared.first() {
                 return Err(error.clone().into());
             }
-            return Ok(Appended::Stored(Vec::new()));
+            return Ok(Appended::Stored(Committed {
+                ids: Vec::new(),
+                inserted: Vec::new(),
+            }));
         }
         let sql = |error: sqlx::Error| Failure::Error(self.sql("append", &error));
         let mut tx = self.inner.pool.begin().await.map_err(sql)?;
@@ -230,7 +244,11 @@ where
         }
         tx.commit().await.map_err(sql)?;
         self.announce(&plan.notifications).await;
-        Ok(Appended::Stored(plan.ids))
+        let plan = *plan;
+        Ok(Appended::Stored(Committed {
+            ids: plan.ids,
+            inserted: plan.stored,
+        }))
     }
 
     /// Reads the named events, locks the tenants' log rows (in id order,
@@ -343,7 +361,7 @@ where
     async fn write(
         &self,
         tx: &mut Transaction<'static, Postgres>,
-        plan: &Plan,
+        plan: &Plan<P>,
     ) -> Result<(), Failure> {
         let c = &plan.columns;
         let result = sqlx::query(INSERT)
@@ -382,8 +400,10 @@ where
 }
 
 /// What to write.
-struct Plan {
+struct Plan<P> {
     ids: Vec<EventId>,
+    /// The events to insert, sealed, in order.
+    stored: Vec<Event<P>>,
     columns: Columns,
     inserted: Vec<(EventId, eventdag::DagPosition)>,
     lane_tenants: Vec<Uuid>,
@@ -394,7 +414,7 @@ struct Plan {
     notifications: Vec<String>,
 }
 
-impl Plan {
+impl<P> Plan<P> {
     fn first_conflict(&self) -> ErrorEffect {
         self.inserted.first().map_or_else(
             || ErrorEffect::unavailable("append", "sequence uniqueness violated"),
@@ -403,8 +423,8 @@ impl Plan {
     }
 }
 
-enum Planned {
-    Write(Box<Plan>),
+enum Planned<P> {
+    Write(Box<Plan<P>>),
     Retry(ChainAdmission),
 }
 
@@ -414,7 +434,7 @@ fn plan<P: Serialize + DeserializeOwned + Clone>(
     prepared: &[Result<PreparedAppend<P>, ErrorEffect>],
     mut context: Context,
     now: u64,
-) -> Result<Planned, ErrorEffect> {
+) -> Result<Planned<P>, ErrorEffect> {
     let mut batch: HashMap<EventId, (PreparedAppend<P>, ParentView)> = HashMap::new();
     let mut ids = Vec::with_capacity(prepared.len());
     let mut columns = Columns::default();
@@ -485,8 +505,17 @@ fn plan<P: Serialize + DeserializeOwned + Clone>(
         batch.insert(id, (p, view));
         ids.push(id);
     }
+    let touched: BTreeSet<(TenantId, u32)> = batch
+        .values()
+        .map(|(p, _)| (p.event.tenant_id, p.event.header.position.lane))
+        .collect();
+    let stored = inserted
+        .iter()
+        .filter_map(|(id, _)| batch.remove(id).map(|(p, _)| p.event))
+        .collect();
     let mut plan = Plan {
         ids,
+        stored,
         columns,
         inserted,
         lane_tenants: Vec::new(),
@@ -496,10 +525,6 @@ fn plan<P: Serialize + DeserializeOwned + Clone>(
         log_last: Vec::new(),
         notifications: Vec::new(),
     };
-    let touched: BTreeSet<(TenantId, u32)> = batch
-        .values()
-        .map(|(p, _)| (p.event.tenant_id, p.event.header.position.lane))
-        .collect();
     for key in touched {
         let next = context.lanes.get(&key).copied().unwrap_or(0);
         plan.lane_tenants.push(key.0);

@@ -2,13 +2,13 @@
 //! `Result`-returning implementations to [`Effect`].
 
 use eventdag::{
-    async_trait, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
+    async_trait, single_id, ChainState, CursorEvent, DagPosition, DagStore, Effect, Event,
     EventDag, EventId, EventKind, SignalRecord, StoredRecord, TenantId, UpstreamSignal,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::append::Appended;
+use crate::append::{Appended, Committed};
 use crate::reads::Walk;
 use crate::PgDag;
 
@@ -19,19 +19,7 @@ where
     /// One event, at the position given or (with `assign_position`) at the
     /// one the transaction assigns.
     async fn append_one(&self, event: Event<P>, assign_position: bool) -> Effect<EventId> {
-        match self
-            .bounded("append", self.append_events(vec![event], assign_position))
-            .await
-        {
-            Ok(Appended::Stored(ids)) => match ids.into_iter().next() {
-                Some(id) => Effect::Ok(id),
-                None => Effect::Err(ErrorEffect::Incomplete {
-                    message: "append stored no event".into(),
-                }),
-            },
-            Ok(Appended::Retry(admission)) => admission.into_effect(),
-            Err(error) => Effect::Err(error),
-        }
+        single_id(self.append_many(vec![event], assign_position).await)
     }
 
     /// A batch, all or none, at the positions given or assigned.
@@ -40,11 +28,32 @@ where
         events: Vec<Event<P>>,
         assign_position: bool,
     ) -> Effect<Vec<EventId>> {
+        self.append_committed(events, assign_position)
+            .await
+            .map(|committed| committed.ids)
+    }
+
+    /// Appends `events` all or none — at the positions they give
+    /// (`DagStore::append_batch`), or with `assign_positions` at the ones
+    /// the transaction assigns (`DagStore::append_assigned_batch`) — and
+    /// also returns the events it inserted, exactly as stored, so that a
+    /// cache in front of this store fills itself without reading them
+    /// back.
+    pub async fn append_committed(
+        &self,
+        events: Vec<Event<P>>,
+        assign_positions: bool,
+    ) -> Effect<Committed<P>> {
+        let operation = if events.len() == 1 {
+            "append"
+        } else {
+            "append_batch"
+        };
         match self
-            .bounded("append_batch", self.append_events(events, assign_position))
+            .bounded(operation, self.append_events(events, assign_positions))
             .await
         {
-            Ok(Appended::Stored(ids)) => Effect::Ok(ids),
+            Ok(Appended::Stored(committed)) => Effect::Ok(committed),
             Ok(Appended::Retry(admission)) => admission.into_effect(),
             Err(error) => Effect::Err(error),
         }

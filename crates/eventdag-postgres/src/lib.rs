@@ -49,6 +49,7 @@ mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+pub use append::Committed;
 pub use error::PgError;
 pub use notify::{AppendedEvent, PgChange, CHANNEL, MAX_NOTIFIED_EVENTS};
 pub use options::PgOptions;

@@ -8,7 +8,6 @@ use eventdag_lmdb::{LmdbError, LmdbOptions};
 use eventdag_postgres::PgDag;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::answers::Answers;
@@ -16,9 +15,6 @@ use crate::cache::HotCache;
 use crate::freshness::{Freshness, Mode};
 use crate::listener::{self, Listening};
 use crate::{TieredError, TieredOptions};
-
-/// Background fills after writes in flight at once; more are skipped.
-const MAX_FILLS: usize = 64;
 
 /// How long `open` waits for a cache directory held by a store of this
 /// process that is being dropped.
@@ -40,8 +36,6 @@ pub(crate) struct Inner<P> {
     /// Remembered descendants and chain answers.
     pub(crate) answers: Arc<Answers>,
     pub(crate) options: TieredOptions,
-    /// Bounds the background fills after writes.
-    pub(crate) fills: Arc<Semaphore>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -183,7 +177,6 @@ where
                 fresh,
                 answers,
                 options,
-                fills: Arc::new(Semaphore::new(MAX_FILLS)),
                 tasks,
             }),
         })

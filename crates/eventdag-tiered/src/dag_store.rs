@@ -3,31 +3,13 @@
 //! verification must read the source of truth, never a cached copy.
 
 use eventdag::{
-    async_trait, ApiKeyRecord, ChainState, CursorEvent, DagPosition, DagStore, Effect, Event,
-    EventId, SignalRecord, StoredRecord, TenantId, TenantRecord, TenantStore,
+    async_trait, single_id, ApiKeyRecord, ChainState, CursorEvent, DagPosition, DagStore, Effect,
+    Event, EventId, SignalRecord, StoredRecord, TenantId, TenantRecord, TenantStore,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::TieredDag;
-
-/// Batches read back at most this many events to fill the cache; larger
-/// ones fill on first read.
-const BATCH_FILL: usize = 64;
-
-impl<P> TieredDag<P>
-where
-    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    /// Fills a committed batch after the commit, when it is small.
-    fn fill_batch(&self, result: &Effect<Vec<EventId>>) {
-        if let Effect::Ok(ids) = result {
-            if ids.len() <= BATCH_FILL {
-                self.fill_committed(ids.clone());
-            }
-        }
-    }
-}
 
 #[async_trait]
 impl<P> DagStore for TieredDag<P>
@@ -35,32 +17,18 @@ where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
     async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        let tenants: Vec<TenantId> = events.iter().map(|event| event.tenant_id).collect();
-        let result = self.inner.pg.append_batch(events).await;
-        self.appended_to(tenants);
-        self.fill_batch(&result);
-        result
+        self.append_through(events, false).await
     }
 
     /// PostgreSQL assigns the positions inside its transaction.
     async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        let tenants: Vec<TenantId> = events.iter().map(|event| event.tenant_id).collect();
-        let result = self.inner.pg.append_assigned_batch(events).await;
-        self.appended_to(tenants);
-        self.fill_batch(&result);
-        result
+        self.append_through(events, true).await
     }
 
     /// PostgreSQL assigns the position inside its transaction (native, so
     /// re-appends stay idempotent); the event fills after the commit.
     async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
-        let tenant = event.tenant_id;
-        let result = self.inner.pg.append_assigned(event).await;
-        self.appended_to([tenant]);
-        if let Effect::Ok(id) = &result {
-            self.fill_committed(vec![*id]);
-        }
-        result
+        single_id(self.append_through(vec![event], true).await)
     }
 
     async fn next_position_for_tenant(

@@ -2,8 +2,8 @@
 //! cache; reads follow `reads.rs`.
 
 use eventdag::{
-    async_trait, capped, DagPosition, Effect, Event, EventDag, EventFlags, EventId, EventKind,
-    TenantId, UpstreamSignal,
+    async_trait, capped, single_id, DagPosition, Effect, Event, EventDag, EventFlags, EventId,
+    EventKind, TenantId, UpstreamSignal,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,13 +19,7 @@ where
     type Payload = P;
 
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
-        let tenant = event.tenant_id;
-        let result = self.inner.pg.append(event).await;
-        self.appended_to([tenant]);
-        if let Effect::Ok(id) = &result {
-            self.fill_committed(vec![*id]);
-        }
-        result
+        single_id(self.append_through(vec![event], false).await)
     }
 
     async fn read(&self, event_id: EventId) -> Effect<Event<P>> {

@@ -1,9 +1,10 @@
 //! `TieredDag`: EventDag's LMDB hot cache in front of PostgreSQL, the
 //! shared source of truth (SPEC §4.4).
 //!
-//! - Writes commit in PostgreSQL first; `Ok` only after that commit; then
-//!   the new events are read back into the cache. A cache failure never
-//!   fails or loses a committed write: the cache is dropped instead.
+//! - Writes commit in PostgreSQL first; `Ok` only after that commit; the
+//!   new events fill the cache from the commit's own answer (no
+//!   read-back). A cache failure never fails or loses a committed write:
+//!   the cache is dropped instead.
 //! - Reads by id and ancestor walks are served from the cache when it
 //!   holds every event they need (parents never change, so such an answer
 //!   is complete); otherwise one PostgreSQL query answers and fills the

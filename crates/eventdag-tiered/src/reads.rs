@@ -10,7 +10,6 @@
 //!   goes to PostgreSQL and fails there in bounded time.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use eventdag::walk::{walk, WalkDirection, PRESIZED};
 use eventdag::{capped, Effect, Event, EventDag, EventId, TenantId};
@@ -23,6 +22,11 @@ use crate::answers::{Query, Recalled};
 use crate::cache::{Cached, Capture, Snapshot};
 use crate::freshness::Mode;
 use crate::TieredDag;
+
+/// Appends of at most this many events fill the cache right after their
+/// commit; larger batches fill on first read (encoding thousands of
+/// records would lengthen the call for events nobody may read).
+const COMMIT_FILL: usize = 64;
 
 /// Which cached entries an answer may use.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -297,24 +301,32 @@ where
         }
     }
 
-    /// Reads back events just committed and fills them in, in the
-    /// background: `Ok` has already been returned (the commit is done), and
-    /// the cache is filled right after, off the caller's path. A failure
-    /// here is ignored — the events fill on their first read — and when
-    /// too many fills are in flight new ones are skipped the same way.
-    pub(crate) fn fill_committed(&self, ids: Vec<EventId>) {
-        let Ok(permit) = Arc::clone(&self.inner.fills).try_acquire_owned() else {
-            return;
-        };
-        let store = self.clone();
-        tokio::spawn(async move {
-            for id in ids {
-                let capture = store.inner.cache.capture();
-                if let Effect::Ok(event) = store.inner.pg.read(id).await {
-                    store.fill(capture, std::slice::from_ref(&event));
+    /// Appends through PostgreSQL (`Ok` only after its commit) and fills
+    /// the cache from the events as committed — no read-back. Batches
+    /// larger than [`COMMIT_FILL`] fill on their first read instead. The
+    /// tenants' remembered answers are outdated whatever the outcome (an
+    /// operational error may hide a commit).
+    pub(crate) async fn append_through(
+        &self,
+        events: Vec<Event<P>>,
+        assign_positions: bool,
+    ) -> Effect<Vec<EventId>> {
+        let tenants: Vec<TenantId> = events.iter().map(|event| event.tenant_id).collect();
+        let capture = self.inner.cache.capture();
+        let result = self
+            .inner
+            .pg
+            .append_committed(events, assign_positions)
+            .await;
+        self.appended_to(tenants);
+        match result.branch() {
+            Ok(committed) => {
+                if committed.inserted.len() <= COMMIT_FILL {
+                    self.fill(capture, &committed.inserted);
                 }
+                Effect::Ok(committed.ids)
             }
-            drop(permit);
-        });
+            Err(effect) => effect,
+        }
     }
 }

@@ -7,7 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use eventdag::{DagStore, EventDag, EventFlags, EventId, UpstreamSignal, DEFAULT_TENANT};
+use eventdag::{
+    DagStore, EventDag, EventDagExt, EventFlags, EventId, NewEvent, UpstreamSignal, DEFAULT_TENANT,
+};
 use eventdag_postgres::{PgDag, PgOptions};
 use eventdag_testkit::support::{child, line, ok, put};
 use eventdag_tiered::TieredDag;
@@ -293,17 +295,24 @@ async fn eviction_by_age_empties_an_idle_cache() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_and_appends_fill_the_cache_after_the_commit() {
-    let (store, _guard) = fresh().await;
+    let (store, guard) = fresh().await;
+    let pg = other_node(&guard).await;
     let before = store.cache_stats().entries;
+    // Single appends (`line` uses `append_child`, store-assigned
+    // positions) and one batch: each call returns with its events cached,
+    // exactly as PostgreSQL stored them (timestamps, correlation ids,
+    // positions and hashes filled in by the store).
     let events = line(&store, DEFAULT_TENANT, 5).await;
+    assert_eq!(store.cache_stats().entries, before + 5);
+    let drafts = (0..3).map(|n| NewEvent::new(json!({"n": n})).parents([events[4].id()]));
+    let batch = ok(store.append_new_batch(drafts.collect()).await);
+    assert_eq!(store.cache_stats().entries, before + 8);
+    for id in events.iter().map(|e| e.id()).chain(batch.iter().copied()) {
+        let stored = ok(pg.read(id).await);
+        tamper(&store, id).await;
+        assert_eq!(ok(store.read(id).await), stored, "served from the cache");
+    }
     let tip = events.last().unwrap().id();
-    let seen = wait_until(Duration::from_secs(5), || async {
-        store.cache_stats().entries >= before + 5
-    })
-    .await;
-    assert!(seen.is_some(), "appended events were not filled");
-    tamper(&store, tip).await;
-    assert_eq!(ok(store.read(tip).await), events[4]);
     let stored = ok(store.stored_record(tip).await);
     assert_eq!(
         stored.payload_bytes,

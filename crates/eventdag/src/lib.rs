@@ -55,7 +55,7 @@ pub use limits::{capped, MAX_BATCH_EVENTS, MAX_CHAIN_EVENTS, MAX_LIMIT};
 pub use memory::MemoryDag;
 pub use position::DagPosition;
 pub use signal::{ChainState, SignalRecord, UpstreamSignal};
-pub use store::{CursorEvent, DagStore, Mismatch, StoredRecord, Verification};
+pub use store::{single_id, CursorEvent, DagStore, Mismatch, StoredRecord, Verification};
 pub use tenants::{ApiKeyRecord, TenantRecord, TenantStore};
 
 /// Re-exported so that backends and users name the same `async_trait`.

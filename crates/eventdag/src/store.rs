@@ -85,17 +85,7 @@ pub trait DagStore: EventDag {
     /// The provided version is optimistic (read the next position, append,
     /// retry on a conflict); every backend here overrides it natively.
     async fn append_assigned(&self, event: Event<Self::Payload>) -> Effect<EventId> {
-        match self.append_assigned_batch(vec![event]).await.branch() {
-            Ok(ids) => ids.into_iter().next().map_or_else(
-                || {
-                    Effect::Err(crate::ErrorEffect::Incomplete {
-                        message: "append stored no event".into(),
-                    })
-                },
-                Effect::Ok,
-            ),
-            Err(effect) => effect,
-        }
+        single_id(self.append_assigned_batch(vec![event]).await)
     }
 
     /// [`DagStore::append_batch`] with every position assigned by the
@@ -241,4 +231,20 @@ async fn assign_positions<S: DagStore + ?Sized>(
         depths.insert(event.header.event_id, depth);
     }
     Ok(events)
+}
+
+/// The id of a one-event batch's answer, for backends that implement
+/// single appends as batches of one.
+pub fn single_id(result: Effect<Vec<EventId>>) -> Effect<EventId> {
+    match result.branch() {
+        Ok(ids) => ids.into_iter().next().map_or_else(
+            || {
+                Effect::Err(crate::ErrorEffect::Incomplete {
+                    message: "append stored no event".into(),
+                })
+            },
+            Effect::Ok,
+        ),
+        Err(effect) => effect,
+    }
 }
