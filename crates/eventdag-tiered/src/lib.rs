@@ -54,6 +54,7 @@ mod freshness;
 mod listener;
 mod options;
 mod reads;
+mod writes;
 
 pub use dag::{CacheStats, TieredDag};
 pub use error::TieredError;
