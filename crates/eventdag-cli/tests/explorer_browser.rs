@@ -76,16 +76,17 @@ where
     }
 }
 
+/// The given attributes of every element matching `css`, read in one
+/// script run: the page redraws on live updates, which would leave
+/// element handles found one call earlier stale.
 async fn attribute_set(client: &Client, css: &str, attributes: &[&str]) -> BTreeSet<Vec<String>> {
-    let mut out = BTreeSet::new();
-    for element in client.find_all(Locator::Css(css)).await.unwrap() {
-        let mut row = Vec::new();
-        for attribute in attributes {
-            row.push(element.attr(attribute).await.unwrap().unwrap_or_default());
-        }
-        out.insert(row);
-    }
-    out
+    let script = "return Array.from(document.querySelectorAll(arguments[0])).map(\
+                  e => arguments[1].map(a => e.getAttribute(a) || ''));";
+    let rows = client
+        .execute(script, vec![json!(css), json!(attributes)])
+        .await
+        .unwrap();
+    serde_json::from_value(rows).unwrap()
 }
 
 /// `eventdag serve` on a store directory and a headless Chromium driven
