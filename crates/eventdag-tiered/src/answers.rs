@@ -15,7 +15,7 @@
 //! - the epoch has not moved (it moves on every gap in notifications).
 //!
 //! Held in memory, at most [`MAX_REMEMBERED_IDS`] ids in all; the oldest
-//! answers go first.
+//! answers go first. Besides, one counter per tenant appended to.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -166,6 +166,13 @@ impl Answers {
         if let Some(replaced) = state.answers.insert(query, answer) {
             state.held -= replaced.recalled.ids.len();
         }
+        // Replaced answers leave their old entry in `order`; drop those
+        // now and then so that re-remembering one hot query forever does
+        // not grow it (amortised: at most one pass per doubling).
+        if state.order.len() > 2 * state.answers.len() + 64 {
+            let State { order, answers, .. } = &mut *state;
+            order.retain(|(serial, query)| answers.get(query).is_some_and(|a| a.serial == *serial));
+        }
     }
 
     /// The remembered answer of `query`, if it may still be used in
@@ -184,10 +191,16 @@ impl Answers {
         usable.then(|| answer.recalled.clone())
     }
 
-    /// Ids held now (for tests and stats).
+    /// Ids held now (for tests).
     #[cfg(test)]
     fn held(&self) -> usize {
         self.state().held
+    }
+
+    /// Entries of the eviction order (for tests).
+    #[cfg(test)]
+    fn order_len(&self) -> usize {
+        self.state().order.len()
     }
 }
 
@@ -250,6 +263,19 @@ mod tests {
         assert_eq!(answers.recall(query, 5, false), None, "another epoch");
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(answers.recall(query, 4, false), None, "too old");
+    }
+
+    #[test]
+    fn re_remembering_one_query_keeps_the_order_bounded() {
+        let answers = Answers::new(Duration::from_secs(60));
+        let tenant = Uuid::now_v7();
+        let query = Query::Chain(tenant, Uuid::now_v7());
+        for _ in 0..10_000 {
+            answers.remember(answers.ticket(1), query, tenant, whole(ids(2)));
+        }
+        assert!(answers.order_len() <= 2 + 64 + 1, "{}", answers.order_len());
+        assert_eq!(answers.held(), 2);
+        assert!(answers.recall(query, 1, false).is_some());
     }
 
     #[test]
