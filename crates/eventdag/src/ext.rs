@@ -14,9 +14,10 @@ use crate::{
     EventId, EventKind, Mismatch, NewEvent, StoredRecord, TenantId, Verification,
 };
 
-/// How often an optimistic append (`append_new_batch`, the provided
-/// `DagStore::append_assigned`) re-reads the next sequence after losing a
-/// race for it before giving up with the conflict.
+/// How often an optimistic append (the provided `DagStore::append_assigned`
+/// and `DagStore::append_assigned_batch`, which backends without native
+/// position assignment use) re-reads the next sequence after losing a race
+/// for it before giving up with the conflict.
 pub const MAX_SEQUENCE_RETRIES: u32 = 64;
 
 /// Conveniences every store gets.
