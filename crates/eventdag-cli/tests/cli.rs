@@ -357,3 +357,38 @@ fn serve_refuses_a_public_address_without_keys() {
         "{stderr}"
     );
 }
+
+/// Acknowledged events export with ACKNOWLEDGED set; no caller may append
+/// that flag, so `import` appends without it and acknowledges again: the
+/// copy reads exactly as the original.
+#[test]
+fn import_restores_acknowledgments() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let root_id = id_of(
+        &ok_lines(&eventdag(
+            &source,
+            &["append", "--payload", "1", "--flags", "requires_ack"],
+        ))[0],
+    );
+    let acked = eventdag(&source, &["ack", &root_id]);
+    assert!(
+        acked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&acked.stderr)
+    );
+    let file = dir.path().join("events.jsonl");
+    let exported = eventdag(&source, &["export", "--out", file.to_str().unwrap()]);
+    assert!(exported.status.success());
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("ACKNOWLEDGED"));
+
+    let target = dir.path().join("target");
+    let imported = &ok_lines(&eventdag(&target, &["import", file.to_str().unwrap()]))[0];
+    assert_eq!(imported["imported"], 1);
+    let original = ok_lines(&eventdag(&source, &["chain", &root_id]));
+    let copy = ok_lines(&eventdag(&target, &["chain", &root_id]));
+    assert_eq!(copy[0]["acknowledged"], true);
+    assert_eq!(copy, original, "same flags and hashes");
+}

@@ -16,9 +16,9 @@
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
+use eventdag::EventDagExt;
 use eventdag::{
-    DagPosition, DagStore, Event, EventDag, EventFlags, EventHeader, EventId, EventKind,
-    DEFAULT_TENANT,
+    DagPosition, Event, EventDag, EventFlags, EventHeader, EventId, EventKind, DEFAULT_TENANT,
 };
 use eventdag_lmdb::{LmdbDag, LmdbOptions};
 use rusqlite::{params, Connection};

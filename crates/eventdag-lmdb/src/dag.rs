@@ -1,11 +1,10 @@
 //! `LmdbDag`: the handle, opening, and how reads get a transaction.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use eventdag::{Effect, ErrorEffect, EventId};
-use heed::{Env, RoTxn, WithoutTls};
+use heed::RoTxn;
 use parking_lot::RwLock;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -15,25 +14,8 @@ use crate::error::LmdbError;
 use crate::fail::{effect, Fail};
 use crate::options::LmdbOptions;
 use crate::schema::Dbs;
+use crate::shared::Shared;
 use crate::writer::{Command, Writer};
-
-/// What the handles and the writer thread share.
-pub(crate) struct Shared {
-    // Field order is drop order: the environment closes before the
-    // directory lock is released.
-    pub(crate) env: Env<WithoutTls>,
-    pub(crate) dbs: Dbs,
-    /// Held shared by every read transaction and exclusively while the
-    /// writer resizes the map, which LMDB allows only with no transaction
-    /// active in the process.
-    pub(crate) gate: RwLock<()>,
-    /// Bounds concurrent read transactions below the reader slots, so that
-    /// reads wait for a slot instead of failing with READERS_FULL.
-    pub(crate) readers: Arc<Semaphore>,
-    pub(crate) options: LmdbOptions,
-    pub(crate) path: PathBuf,
-    _lock: File,
-}
 
 /// The embedded LMDB store: one directory, no server. Cloning shares the
 /// same store (one environment, one writer thread).

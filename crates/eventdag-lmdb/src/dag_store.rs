@@ -1,12 +1,10 @@
 //! `DagStore` (the native extras every backend provides) for `LmdbDag`.
 
 use async_trait::async_trait;
-use eventdag::append_rules::{
-    check_batch_size, prepare, prepare_assigned, AppendLimits, PreparedAppend,
-};
+use eventdag::backend::{capped, PreparedBatch, StoredRecord};
 use eventdag::{
-    capped, now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
-    EventId, SignalRecord, StoredRecord, TenantId, MAX_CHAIN_EVENTS,
+    now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
+    EventId, NewEvent, SignalRecord, TenantId, MAX_CHAIN_EVENTS,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -14,33 +12,20 @@ use serde::Serialize;
 use crate::fail::Fail;
 use crate::keys::{self, uuid_at};
 use crate::read;
-use crate::writer::Command;
 use crate::LmdbDag;
-
-type Prepare<P> = fn(Event<P>, AppendLimits, u64) -> Result<PreparedAppend<P>, ErrorEffect>;
 
 impl<P> LmdbDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// One batch through the writer thread, each event prepared by
-    /// `prepare` (positions checked as given, or assigned in the write
-    /// transaction).
-    async fn append_many(
-        &self,
-        events: Vec<Event<P>>,
-        prepare: Prepare<P>,
-    ) -> Effect<Vec<EventId>> {
-        if let Err(error) = check_batch_size(events.len()) {
-            return Effect::Err(error);
+    /// One batch through the writer thread. Encoding and the checks that
+    /// need no storage run on the caller's task; the writer thread only
+    /// does what needs the transaction.
+    pub(crate) async fn append_drafts(&self, drafts: Vec<NewEvent<P>>) -> Effect<Vec<Event<P>>> {
+        match PreparedBatch::new(drafts, self.shared.options.limits, now_micros()) {
+            Ok(batch) => self.writer.append(batch).await,
+            Err(error) => Effect::Err(error),
         }
-        let now = now_micros();
-        let limits = self.shared.options.limits;
-        let prepared = events
-            .into_iter()
-            .map(|event| prepare(event, limits, now))
-            .collect();
-        self.writer.call(|job| Command::Batch(prepared, job)).await
     }
 }
 
@@ -49,22 +34,11 @@ impl<P> DagStore for LmdbDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        self.append_many(events, prepare).await
-    }
-
-    async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        self.append_many(events, prepare_assigned).await
-    }
-
-    async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
-        // The writer thread assigns depth and sequence inside the write
-        // transaction, so concurrent appends to one lane never conflict and
-        // can share one group commit.
-        let prepared = prepare_assigned(event, self.shared.options.limits, now_micros());
-        self.writer
-            .call(|job| Command::Append(Box::new(prepared), job))
-            .await
+    /// The writer thread assigns positions inside its write transaction,
+    /// so concurrent appends to one lane never conflict and share one
+    /// group commit.
+    async fn append_events(&self, drafts: Vec<NewEvent<P>>) -> Effect<Vec<Event<P>>> {
+        self.append_drafts(drafts).await
     }
 
     async fn next_position_for_tenant(

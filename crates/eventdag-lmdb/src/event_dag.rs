@@ -1,11 +1,11 @@
 //! `EventDag` (SPEC §1) for `LmdbDag`.
 
 use async_trait::async_trait;
-use eventdag::append_rules::prepare;
-use eventdag::walk::WalkDirection;
+use eventdag::backend::walk::WalkDirection;
+use eventdag::backend::{capped, single_id};
 use eventdag::{
-    capped, now_micros, DagPosition, Effect, Event, EventDag, EventId, EventKind, TenantId,
-    UpstreamSignal, DEFAULT_TENANT, MAX_CHAIN_EVENTS,
+    DagPosition, Effect, Event, EventDag, EventId, EventKind, TenantId, UpstreamSignal,
+    DEFAULT_TENANT, MAX_CHAIN_EVENTS,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -23,12 +23,7 @@ where
     type Payload = P;
 
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
-        // Encoding and the storage-free checks run on the caller's task;
-        // the writer thread only does what needs the transaction.
-        let prepared = prepare(event, self.shared.options.limits, now_micros());
-        self.writer
-            .call(|job| Command::Append(Box::new(prepared), job))
-            .await
+        single_id(self.append_drafts(vec![event.into()]).await)
     }
 
     async fn read(&self, event_id: EventId) -> Effect<Event<P>> {

@@ -2,9 +2,7 @@
 //! from [`ErrorEffect`] so that the writer can tell a full map (which it
 //! fixes by growing the map and retrying) from every other failure.
 
-use std::time::Duration;
-
-use eventdag::append_rules::ChainAdmission;
+use eventdag::backend::Held;
 use eventdag::{Effect, ErrorEffect};
 
 use crate::error::storage_error;
@@ -17,13 +15,8 @@ pub(crate) enum Fail {
     /// The operation was refused (domain error) or data did not decode
     /// (corruption).
     Refused(ErrorEffect),
-    /// The chain is under backpressure.
-    Retry {
-        /// Time left.
-        after: Duration,
-        /// Why.
-        reason: String,
-    },
+    /// The chain is under backpressure: nothing may be written.
+    Held(Held),
 }
 
 impl From<heed::Error> for Fail {
@@ -44,9 +37,7 @@ impl Fail {
         match self {
             Self::Storage(error) => Effect::Err(storage_error(operation, &error)),
             Self::Refused(error) => Effect::Err(error),
-            Self::Retry { after, reason } => {
-                ChainAdmission::RetryAfter { after, reason }.into_effect()
-            }
+            Self::Held(held) => held.into_effect(),
         }
     }
 }

@@ -43,6 +43,7 @@ mod raw;
 mod read;
 mod record;
 mod schema;
+mod shared;
 mod tenant_writes;
 mod tenants;
 mod write_event;

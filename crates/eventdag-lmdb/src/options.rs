@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use eventdag::append_rules::AppendLimits;
+use eventdag::backend::AppendLimits;
 
 use crate::{LmdbDag, LmdbError};
 

@@ -7,7 +7,7 @@ use std::ops::Bound;
 
 use foldhash::fast::RandomState;
 
-use eventdag::walk::{walk, WalkDirection, WalkNode, PRESIZED};
+use eventdag::backend::walk::{walk, WalkDirection, WalkNode, PRESIZED};
 use eventdag::{ChainState, ErrorEffect, Event, EventId, EventKind, SignalRecord, TenantId};
 use heed::RoTxn;
 use serde::de::DeserializeOwned;

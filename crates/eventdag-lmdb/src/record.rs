@@ -13,7 +13,8 @@
 //! payload, so [`RecordView`] answers them from the memory-mapped bytes
 //! without copying or decoding the payload.
 
-use eventdag::{Event, EventHash, EventHeader, EventId, StoredRecord, TenantId, HEADER_BYTES};
+use eventdag::backend::StoredRecord;
+use eventdag::{Event, EventHash, EventHeader, EventId, TenantId, HEADER_BYTES};
 use serde::de::DeserializeOwned;
 
 use crate::keys::{be_u32, uuid_at};

@@ -1,16 +1,12 @@
-//! Appending one event inside the writer's transaction: the shared append
-//! rules (exactly as `MemoryDag` runs them), then the event and every
-//! index it belongs in, all in the same transaction.
+//! The append flow's primitives inside the writer's transaction: lookups
+//! of what is stored, and the insert of a sealed event with every index
+//! it belongs in, all in the same transaction. The rules are the core's
+//! (`eventdag::backend::append_all`).
 
-use eventdag::append_rules::{
-    check_chain, check_parents, check_sequence, compare_with_stored, seal, ChainAdmission,
-    ParentView, PreparedAppend,
-};
-use eventdag::{ErrorEffect, Event, EventFlags, EventId};
+use eventdag::backend::{AppendTxn, ParentView, Prepared, StoredRecord};
+use eventdag::{ChainState, EventFlags, EventId, TenantId};
 use heed::RwTxn;
-use serde::de::DeserializeOwned;
 
-use crate::error::undecodable;
 use crate::fail::Fail;
 use crate::keys::{self, COMMIT_COUNTER};
 use crate::read;
@@ -22,61 +18,48 @@ pub(crate) fn needs_ack(flags: EventFlags) -> bool {
     flags.contains(EventFlags::REQUIRES_ACK) && !flags.contains(EventFlags::ACKNOWLEDGED)
 }
 
-/// Validates and stores one prepared event; returns its id. An identical
-/// re-append returns the id and writes nothing. Running it again on the
-/// same `prepared` (after a map-full retry) gives the same result.
-pub(crate) fn append<P: DeserializeOwned>(
-    txn: &mut RwTxn,
-    dbs: &Dbs,
-    prepared: &mut PreparedAppend<P>,
-    now: u64,
-) -> Result<EventId, Fail> {
-    let event_id = prepared.event.header.event_id;
-    if let Some(existing) = read::view(txn, dbs, &event_id)? {
-        let stored: Event<P> = existing
-            .event()
-            .map_err(|err| undecodable(event_id, format!("payload: {err}")))?;
-        compare_with_stored(prepared, &stored, existing.payload_bytes())?;
-        return Ok(event_id);
+/// One (nested) write transaction of the writer thread, with the tables.
+pub(crate) struct LmdbTxn<'t, 'p> {
+    pub(crate) txn: &'t mut RwTxn<'p>,
+    pub(crate) dbs: &'t Dbs,
+}
+
+impl<P> AppendTxn<P> for LmdbTxn<'_, '_> {
+    type Error = Fail;
+
+    fn stored(&mut self, id: EventId) -> Result<Option<StoredRecord>, Fail> {
+        Ok(read::view(self.txn, self.dbs, &id)?.map(|view| view.record()))
     }
-    let mut parents = Vec::with_capacity(prepared.event.parents.len());
-    for id in &prepared.event.parents {
-        parents.push(read::view(txn, dbs, id)?.map(|view| {
-            let header = view.header();
-            ParentView {
-                id: *id,
-                tenant_id: view.tenant_id(),
-                depth: header.position.depth,
-                correlation_id: header.correlation_id,
-                hash: view.hash(),
-            }
-        }));
+
+    fn parent(&mut self, id: EventId) -> Result<Option<ParentView>, Fail> {
+        Ok(read::view(self.txn, self.dbs, &id)?
+            .map(|view| ParentView::of(&view.header(), view.tenant_id(), view.hash())))
     }
-    check_parents(prepared, &parents)?;
-    let tenant = prepared.event.tenant_id;
-    let chain = read::chain_state(txn, dbs, &tenant, &prepared.event.header.correlation_id)?;
-    if let ChainAdmission::RetryAfter { after, reason } = check_chain(prepared, &chain, now)? {
-        return Err(Fail::Retry { after, reason });
+
+    fn chain_state(
+        &mut self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Result<ChainState, Fail> {
+        read::chain_state(self.txn, self.dbs, &tenant_id, &correlation_id)
     }
-    let position = prepared.event.header.position;
-    check_sequence(prepared, read::next_free(txn, dbs, &tenant, position.lane)?)?;
-    let parents: Vec<ParentView> = parents.into_iter().flatten().collect();
-    seal(prepared, &parents);
-    insert(txn, dbs, prepared)?;
-    Ok(event_id)
+
+    fn next_sequence(&mut self, tenant_id: TenantId, lane: u32) -> Result<u32, Fail> {
+        read::next_free(self.txn, self.dbs, &tenant_id, lane)
+    }
+
+    fn insert(&mut self, prepared: &Prepared<P>) -> Result<(), Fail> {
+        insert(self.txn, self.dbs, prepared)
+    }
 }
 
 /// Writes a validated, sealed event and its index entries.
-fn insert<P>(txn: &mut RwTxn, dbs: &Dbs, prepared: &PreparedAppend<P>) -> Result<(), Fail> {
+fn insert<P>(txn: &mut RwTxn, dbs: &Dbs, prepared: &Prepared<P>) -> Result<(), Fail> {
     let event = &prepared.event;
     let header = &event.header;
     let (id, tenant, position) = (header.event_id, event.tenant_id, header.position);
-    let next = position.sequence.checked_add(1).ok_or_else(|| {
-        ErrorEffect::invalid(
-            "position",
-            format!("event {id}: lane {} has no sequence left", position.lane),
-        )
-    })?;
+    // The flow refused the event if its lane had no sequence left.
+    let next = position.sequence.saturating_add(1);
     let value = record::encode(
         header,
         &tenant,

@@ -1,110 +1,91 @@
-//! Signals and acknowledgments inside the writer's transaction, with the
-//! same effects and delivery as `MemoryDag`.
+//! The signal flow's primitives inside the writer's transaction. What a
+//! signal does is the core's (`eventdag::backend::signal`,
+//! `acknowledge`); here is only where it is stored.
 
-use eventdag::walk::WalkDirection;
-use eventdag::{ErrorEffect, EventFlags, EventId, SignalRecord, UpstreamSignal, MAX_CHAIN_EVENTS};
+use eventdag::backend::walk::WalkDirection;
+use eventdag::backend::{SignalTarget, SignalTxn};
+use eventdag::{
+    ChainState, ErrorEffect, EventFlags, EventId, SignalRecord, TenantId, MAX_CHAIN_EVENTS,
+};
 use heed::RwTxn;
 
 use crate::fail::Fail;
 use crate::keys::{self, SIGNAL_COUNTER};
 use crate::read;
-use crate::schema::Dbs;
-use crate::write_event::set_flag;
+use crate::write_event::{set_flag, LmdbTxn};
 
-/// Sets ACKNOWLEDGED; with `send_upstream`, the first acknowledgment also
-/// sends `Ack { event_id }` upstream in the same transaction.
-pub(crate) fn acknowledge(
-    txn: &mut RwTxn,
-    dbs: &Dbs,
-    event_id: EventId,
-    send_upstream: bool,
-    now: u64,
-) -> Result<(), Fail> {
-    let newly = set_flag(txn, dbs, &event_id, EventFlags::ACKNOWLEDGED)?;
-    if newly && send_upstream {
-        signal(txn, dbs, event_id, UpstreamSignal::Ack { event_id }, now)?;
-    }
-    Ok(())
-}
+impl SignalTxn for LmdbTxn<'_, '_> {
+    type Error = Fail;
 
-/// Stores a signal, applies its effect and delivers it to every ancestor
-/// of `from`.
-pub(crate) fn signal(
-    txn: &mut RwTxn,
-    dbs: &Dbs,
-    from: EventId,
-    signal: UpstreamSignal,
-    now: u64,
-) -> Result<(), Fail> {
-    let sender = read::require(txn, dbs, &from)?;
-    let tenant = sender.tenant_id();
-    let correlation_id = sender.header().correlation_id;
-    if let UpstreamSignal::CompensationComplete { event_id } = &signal {
-        let same_tenant = read::view(txn, dbs, event_id)?.is_some_and(|t| t.tenant_id() == tenant);
-        if !same_tenant {
-            return Err(ErrorEffect::NotFound {
-                event_id: *event_id,
+    fn target(&mut self, id: EventId) -> Result<Option<SignalTarget>, Fail> {
+        Ok(read::view(self.txn, self.dbs, &id)?.map(|view| {
+            let header = view.header();
+            SignalTarget {
+                tenant_id: view.tenant_id(),
+                correlation_id: header.correlation_id,
+                flags: header.flags,
             }
-            .into());
-        }
+        }))
     }
-    let mut delivered_to =
-        read::walk_ids(txn, dbs, from, MAX_CHAIN_EVENTS, WalkDirection::Ancestors)?;
-    delivered_to.remove(0);
-    match &signal {
-        UpstreamSignal::Cancel {
-            correlation_id,
-            reason,
-        } => {
-            let mut state = read::chain_state(txn, dbs, &tenant, correlation_id)?;
-            state.cancelled = Some(reason.clone());
-            put_json(
-                txn,
-                &dbs.chains,
-                &keys::chain(&tenant, correlation_id),
-                &state,
-            )?;
-        }
-        UpstreamSignal::Backpressure { until } => {
-            let mut state = read::chain_state(txn, dbs, &tenant, &correlation_id)?;
-            state.backpressure_until = Some(*until);
-            put_json(
-                txn,
-                &dbs.chains,
-                &keys::chain(&tenant, &correlation_id),
-                &state,
-            )?;
-        }
-        UpstreamSignal::CompensationComplete { event_id } => {
-            set_flag(txn, dbs, event_id, EventFlags::COMPENSATED)?;
-        }
-        UpstreamSignal::Ack { .. } | UpstreamSignal::ErrorPropagation { .. } => {}
+
+    fn ancestors(&mut self, from: EventId) -> Result<Vec<EventId>, Fail> {
+        let mut ids = read::walk_ids(
+            self.txn,
+            self.dbs,
+            from,
+            MAX_CHAIN_EVENTS,
+            WalkDirection::Ancestors,
+        )?;
+        ids.remove(0);
+        Ok(ids)
     }
-    let sequence = read::counter(txn, dbs, SIGNAL_COUNTER, &tenant)? + 1;
-    dbs.counters.put(
-        txn,
-        &keys::counter(SIGNAL_COUNTER, &tenant),
-        &sequence.to_be_bytes(),
-    )?;
-    for id in std::iter::once(from).chain(delivered_to.iter().copied()) {
-        dbs.signal_index
-            .put(txn, &keys::signal_index(&id, sequence), &[])?;
+
+    fn chain_state(
+        &mut self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Result<ChainState, Fail> {
+        read::chain_state(self.txn, self.dbs, &tenant_id, &correlation_id)
     }
-    let record = SignalRecord {
-        sequence,
-        tenant_id: tenant,
-        from,
-        correlation_id,
-        signal,
-        timestamp: now,
-        delivered_to,
-    };
-    put_json(
-        txn,
-        &dbs.signals,
-        &keys::tenant_seq(&tenant, sequence),
-        &record,
-    )
+
+    fn put_chain_state(
+        &mut self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+        state: &ChainState,
+    ) -> Result<(), Fail> {
+        let key = keys::chain(&tenant_id, &correlation_id);
+        put_json(self.txn, &self.dbs.chains, &key, state)
+    }
+
+    fn add_flag(&mut self, id: EventId, flag: EventFlags) -> Result<(), Fail> {
+        set_flag(self.txn, self.dbs, &id, flag).map(|_| ())
+    }
+
+    fn take_signal_sequence(&mut self, tenant_id: TenantId) -> Result<u64, Fail> {
+        let sequence = read::counter(self.txn, self.dbs, SIGNAL_COUNTER, &tenant_id)? + 1;
+        self.dbs.counters.put(
+            self.txn,
+            &keys::counter(SIGNAL_COUNTER, &tenant_id),
+            &sequence.to_be_bytes(),
+        )?;
+        Ok(sequence)
+    }
+
+    fn insert_signal(&mut self, record: &SignalRecord) -> Result<(), Fail> {
+        let (tenant, sequence) = (record.tenant_id, record.sequence);
+        for id in std::iter::once(record.from).chain(record.delivered_to.iter().copied()) {
+            self.dbs
+                .signal_index
+                .put(self.txn, &keys::signal_index(&id, sequence), &[])?;
+        }
+        put_json(
+            self.txn,
+            &self.dbs.signals,
+            &keys::tenant_seq(&tenant, sequence),
+            record,
+        )
+    }
 }
 
 /// Stores a value as JSON.

@@ -15,41 +15,27 @@
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use eventdag::append_rules::PreparedAppend;
+use eventdag::backend::{self, append_all, stored_events, Admission, PreparedBatch};
 use eventdag::{
-    now_micros, ApiKeyRecord, Effect, ErrorEffect, EventId, TenantRecord, UpstreamSignal,
+    now_micros, ApiKeyRecord, Effect, ErrorEffect, Event, EventId, TenantRecord, UpstreamSignal,
 };
 use heed::RwTxn;
-use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
-use crate::dag::Shared;
 use crate::env::resize_exclusive;
 use crate::error::storage_error;
 use crate::fail::Fail;
 use crate::schema::Dbs;
-use crate::{tenant_writes, write_event, write_signal};
+use crate::shared::Shared;
+use crate::tenant_writes;
+use crate::write_event::{self, LmdbTxn};
 
-/// A write waiting for its answer.
-pub(crate) struct Job<T> {
-    reply: oneshot::Sender<Effect<T>>,
-    result: Option<Effect<T>>,
-}
+/// What a queued write came to, once it ran.
+struct Outcome<T>(Option<Effect<T>>);
 
-impl<T> Job<T> {
-    fn finish(self) {
-        let result = self.result.unwrap_or_else(|| {
-            Effect::Err(ErrorEffect::unavailable(
-                "write",
-                "the writer did not run this write",
-            ))
-        });
-        // The caller may have gone away; its write stands regardless.
-        let _ = self.reply.send(result);
-    }
-
+impl<T> Outcome<T> {
     fn fail(&mut self, error: &ErrorEffect) {
-        self.result = Some(Effect::Err(error.clone()));
+        self.0 = Some(Effect::Err(error.clone()));
     }
 
     /// Records the outcome; returns whether the nested transaction keeps
@@ -57,25 +43,94 @@ impl<T> Job<T> {
     fn settle(&mut self, operation: &str, result: Result<T, Fail>) -> Result<bool, heed::Error> {
         match result {
             Ok(value) => {
-                self.result = Some(Effect::Ok(value));
+                self.0 = Some(Effect::Ok(value));
                 Ok(true)
             }
             Err(Fail::Storage(error @ heed::Error::Mdb(heed::MdbError::MapFull))) => Err(error),
             Err(fail) => {
-                self.result = Some(fail.into_effect(operation));
+                self.0 = Some(fail.into_effect(operation));
                 Ok(false)
             }
         }
     }
+
+    fn into_effect(self) -> Effect<T> {
+        self.0.unwrap_or_else(|| {
+            Effect::Err(ErrorEffect::unavailable(
+                "write",
+                "the writer did not run this write",
+            ))
+        })
+    }
 }
 
-/// A prepared event, or the error `prepare` refused it with.
-pub(crate) type Prepared<P> = Result<PreparedAppend<P>, ErrorEffect>;
+/// A write waiting for its answer.
+pub(crate) struct Job<T> {
+    reply: oneshot::Sender<Effect<T>>,
+    outcome: Outcome<T>,
+}
+
+impl<T> Job<T> {
+    fn finish(self) {
+        // The caller may have gone away; its write stands regardless.
+        let _ = self.reply.send(self.outcome.into_effect());
+    }
+
+    fn fail(&mut self, error: &ErrorEffect) {
+        self.outcome.fail(error);
+    }
+
+    fn settle(&mut self, operation: &str, result: Result<T, Fail>) -> Result<bool, heed::Error> {
+        self.outcome.settle(operation, result)
+    }
+}
+
+/// A queued append: the batch is kept whole until the group commits
+/// (a full map runs the group again on the same batch), and only then
+/// handed back as stored.
+pub(crate) struct AppendJob<P> {
+    batch: PreparedBatch<P>,
+    outcome: Outcome<()>,
+    reply: oneshot::Sender<Effect<Vec<Event<P>>>>,
+}
+
+impl<P> AppendJob<P> {
+    /// An append of `batch`, answered on `reply`.
+    pub(crate) fn new(
+        batch: PreparedBatch<P>,
+        reply: oneshot::Sender<Effect<Vec<Event<P>>>>,
+    ) -> Self {
+        Self {
+            batch,
+            outcome: Outcome(None),
+            reply,
+        }
+    }
+
+    fn run(&mut self, txn: &mut RwTxn, dbs: &Dbs, now: u64) -> Result<bool, heed::Error> {
+        let mut lmdb = LmdbTxn { txn, dbs };
+        let result = match append_all(&mut lmdb, &mut self.batch, now) {
+            Ok(Admission::Admitted) => Ok(()),
+            Ok(Admission::Held(held)) => Err(Fail::Held(held)),
+            Err(fail) => Err(fail),
+        };
+        self.outcome.settle("append", result)
+    }
+
+    fn finish(self) {
+        let batch = self.batch;
+        let answer = match self.outcome.into_effect().branch() {
+            Ok(()) => Effect::Ok(stored_events(batch.into_appended())),
+            Err(refused) => refused,
+        };
+        // The caller may have gone away; its write stands regardless.
+        let _ = self.reply.send(answer);
+    }
+}
 
 /// One queued write.
 pub(crate) enum Command<P> {
-    Append(Box<Prepared<P>>, Job<EventId>),
-    Batch(Vec<Prepared<P>>, Job<Vec<EventId>>),
+    Append(Box<AppendJob<P>>),
     Acknowledge(EventId, bool, Job<()>),
     Signal(EventId, UpstreamSignal, Job<()>),
     CreateTenant(TenantRecord, Job<()>),
@@ -84,32 +139,18 @@ pub(crate) enum Command<P> {
     Corrupt(EventId, Vec<u8>, Job<bool>),
 }
 
-impl<P: DeserializeOwned> Command<P> {
+impl<P> Command<P> {
     fn run(&mut self, txn: &mut RwTxn, dbs: &Dbs, now: u64) -> Result<bool, heed::Error> {
         match self {
-            Self::Append(prepared, job) => {
-                let result = match prepared.as_mut() {
-                    Ok(prepared) => write_event::append(txn, dbs, prepared, now),
-                    Err(error) => Err(Fail::Refused(error.clone())),
-                };
-                job.settle("append", result)
-            }
-            Self::Batch(events, job) => {
-                let result = events
-                    .iter_mut()
-                    .map(|prepared| match prepared {
-                        Ok(prepared) => write_event::append(txn, dbs, prepared, now),
-                        Err(error) => Err(Fail::Refused(error.clone())),
-                    })
-                    .collect();
-                job.settle("append_batch", result)
-            }
+            Self::Append(append) => append.run(txn, dbs, now),
             Self::Acknowledge(id, upstream, job) => {
-                let result = write_signal::acknowledge(txn, dbs, *id, *upstream, now);
+                let mut lmdb = LmdbTxn { txn, dbs };
+                let result = backend::acknowledge(&mut lmdb, *id, *upstream, now).map(|_| ());
                 job.settle("acknowledge", result)
             }
             Self::Signal(from, signal, job) => {
-                let result = write_signal::signal(txn, dbs, *from, signal.clone(), now);
+                let mut lmdb = LmdbTxn { txn, dbs };
+                let result = backend::signal(&mut lmdb, *from, signal.clone(), now).map(|_| ());
                 job.settle("signal_upstream", result)
             }
             Self::CreateTenant(tenant, job) => job.settle(
@@ -131,8 +172,7 @@ impl<P: DeserializeOwned> Command<P> {
 
     fn fail(&mut self, error: &ErrorEffect) {
         match self {
-            Self::Append(_, job) => job.fail(error),
-            Self::Batch(_, job) => job.fail(error),
+            Self::Append(append) => append.outcome.fail(error),
             Self::Acknowledge(_, _, job)
             | Self::Signal(_, _, job)
             | Self::CreateTenant(_, job)
@@ -144,8 +184,7 @@ impl<P: DeserializeOwned> Command<P> {
 
     fn finish(self) {
         match self {
-            Self::Append(_, job) => job.finish(),
-            Self::Batch(_, job) => job.finish(),
+            Self::Append(append) => append.finish(),
             Self::Acknowledge(_, _, job)
             | Self::Signal(_, _, job)
             | Self::CreateTenant(_, job)
@@ -179,7 +218,7 @@ fn stopped() -> ErrorEffect {
     )
 }
 
-impl<P: DeserializeOwned + Send + 'static> Writer<P> {
+impl<P: Send + 'static> Writer<P> {
     /// Starts the writer thread of `shared`.
     pub(crate) fn start(shared: Arc<Shared>) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel();
@@ -192,12 +231,25 @@ impl<P: DeserializeOwned + Send + 'static> Writer<P> {
         })
     }
 
+    /// Queues an append and waits until it is stored (or refused).
+    pub(crate) async fn append(&self, batch: PreparedBatch<P>) -> Effect<Vec<Event<P>>> {
+        let (reply, answer) = oneshot::channel();
+        let Some(sender) = &self.sender else {
+            return Effect::Err(stopped());
+        };
+        let command = Command::Append(Box::new(AppendJob::new(batch, reply)));
+        if sender.send(command).is_err() {
+            return Effect::Err(stopped());
+        }
+        answer.await.unwrap_or_else(|_| Effect::Err(stopped()))
+    }
+
     /// Queues a write and waits for its answer.
     pub(crate) async fn call<T>(&self, command: impl FnOnce(Job<T>) -> Command<P>) -> Effect<T> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             reply,
-            result: None,
+            outcome: Outcome(None),
         };
         let Some(sender) = &self.sender else {
             return Effect::Err(stopped());
@@ -209,7 +261,7 @@ impl<P: DeserializeOwned + Send + 'static> Writer<P> {
     }
 }
 
-fn writer_loop<P: DeserializeOwned>(shared: &Shared, receiver: &mpsc::Receiver<Command<P>>) {
+fn writer_loop<P>(shared: &Shared, receiver: &mpsc::Receiver<Command<P>>) {
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         while group.len() < shared.options.group_commit {
@@ -225,7 +277,7 @@ fn writer_loop<P: DeserializeOwned>(shared: &Shared, receiver: &mpsc::Receiver<C
     }
 }
 
-fn run_group<P: DeserializeOwned>(shared: &Shared, group: &mut [Command<P>]) {
+fn run_group<P>(shared: &Shared, group: &mut [Command<P>]) {
     loop {
         let error = match try_group(shared, group) {
             Ok(()) => return,
@@ -240,7 +292,7 @@ fn run_group<P: DeserializeOwned>(shared: &Shared, group: &mut [Command<P>]) {
     }
 }
 
-fn try_group<P: DeserializeOwned>(shared: &Shared, group: &mut [Command<P>]) -> heed::Result<()> {
+fn try_group<P>(shared: &Shared, group: &mut [Command<P>]) -> heed::Result<()> {
     let now = now_micros();
     let mut txn = shared.env.write_txn()?;
     for command in group.iter_mut() {

@@ -69,11 +69,12 @@ async fn child_writer(store: &LmdbDag<Value>, out: &Mutex<std::io::Stdout>, writ
         .kind(EventKind::NOTE);
         if n % 5 == 4 {
             let second = NewEvent::new(json!({"batch": n})).tenant(DEFAULT_TENANT);
-            let ids = store
+            let stored = store
                 .append_new_batch(vec![draft, second])
                 .await
                 .ok()
                 .unwrap();
+            let ids: Vec<EventId> = stored.iter().map(|event| event.id()).collect();
             report(out, &ids);
             last = ids.first().copied();
         } else {

@@ -58,7 +58,7 @@ async fn map_grows_by_itself_when_full() {
     }
     assert!(store.map_size() > initial, "the map grew from {initial}");
     for id in &ids {
-        assert!(store.read(*id).await.is_ok());
+        assert!(store.read(id.id()).await.is_ok());
     }
     let report = store.check_consistency().await.ok().unwrap();
     assert!(report.is_consistent(), "{report:?}");

@@ -19,8 +19,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use eventdag::EventDagExt;
 use eventdag::{
-    DagPosition, DagStore, Event, EventDag, EventFlags, EventHeader, EventId, EventKind, TenantId,
+    DagPosition, Event, EventDag, EventFlags, EventHeader, EventId, EventKind, TenantId,
 };
 use eventdag_postgres::{PgDag, PgOptions};
 use serde_json::{json, Value};

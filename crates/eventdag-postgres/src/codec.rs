@@ -2,9 +2,9 @@
 //! u64 fields of the model and PostgreSQL's signed integers, and payload
 //! decoding.
 
+use eventdag::backend::StoredRecord;
 use eventdag::{
     DagPosition, ErrorEffect, Event, EventFlags, EventHash, EventHeader, EventId, EventKind,
-    StoredRecord,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -1,14 +1,15 @@
 //! `EventDag` and `DagStore` for [`PgDag`]: thin adapters from the
 //! `Result`-returning implementations to [`Effect`].
 
+use eventdag::backend::{single_id, stored_events, Appended, StoredRecord};
 use eventdag::{
-    async_trait, single_id, ChainState, CursorEvent, DagPosition, DagStore, Effect, Event,
-    EventDag, EventId, EventKind, SignalRecord, StoredRecord, TenantId, UpstreamSignal,
+    async_trait, ChainState, CursorEvent, DagPosition, DagStore, Effect, Event, EventDag, EventId,
+    EventKind, NewEvent, SignalRecord, TenantId, UpstreamSignal,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::append::{Appended, Committed};
+use crate::append::Outcome;
 use crate::reads::Walk;
 use crate::PgDag;
 
@@ -16,45 +17,19 @@ impl<P> PgDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// One event, at the position given or (with `assign_position`) at the
-    /// one the transaction assigns.
-    async fn append_one(&self, event: Event<P>, assign_position: bool) -> Effect<EventId> {
-        single_id(self.append_many(vec![event], assign_position).await)
-    }
-
-    /// A batch, all or none, at the positions given or assigned.
-    async fn append_many(
-        &self,
-        events: Vec<Event<P>>,
-        assign_position: bool,
-    ) -> Effect<Vec<EventId>> {
-        self.append_committed(events, assign_position)
-            .await
-            .map(|committed| committed.ids)
-    }
-
-    /// Appends `events` all or none — at the positions they give
-    /// (`DagStore::append_batch`), or with `assign_positions` at the ones
-    /// the transaction assigns (`DagStore::append_assigned_batch`) — and
-    /// also returns the events it inserted, exactly as stored, so that a
-    /// cache in front of this store fills itself without reading them
-    /// back.
-    pub async fn append_committed(
-        &self,
-        events: Vec<Event<P>>,
-        assign_positions: bool,
-    ) -> Effect<Committed<P>> {
-        let operation = if events.len() == 1 {
+    /// Appends `drafts` all or none (as `DagStore::append_events`) and
+    /// returns them as stored with their encoded payloads, so that a cache
+    /// in front of this store fills itself without reading them back or
+    /// encoding them again.
+    pub async fn append_sealed(&self, drafts: Vec<NewEvent<P>>) -> Effect<Vec<Appended<P>>> {
+        let operation = if drafts.len() == 1 {
             "append"
         } else {
             "append_batch"
         };
-        match self
-            .bounded(operation, self.append_events(events, assign_positions))
-            .await
-        {
-            Ok(Appended::Stored(committed)) => Effect::Ok(committed),
-            Ok(Appended::Retry(admission)) => admission.into_effect(),
+        match self.bounded(operation, self.append_drafts(drafts)).await {
+            Ok(Outcome::Stored(appended)) => Effect::Ok(appended),
+            Ok(Outcome::Held(held)) => held.into_effect(),
             Err(error) => Effect::Err(error),
         }
     }
@@ -68,7 +43,11 @@ where
     type Payload = P;
 
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
-        self.append_one(event, false).await
+        single_id(
+            self.append_sealed(vec![event.into()])
+                .await
+                .map(stored_events),
+        )
     }
 
     async fn read(&self, event_id: EventId) -> Effect<Event<P>> {
@@ -138,16 +117,8 @@ impl<P> DagStore for PgDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
-        self.append_one(event, true).await
-    }
-
-    async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        self.append_many(events, false).await
-    }
-
-    async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        self.append_many(events, true).await
+    async fn append_events(&self, drafts: Vec<NewEvent<P>>) -> Effect<Vec<Event<P>>> {
+        self.append_sealed(drafts).await.map(stored_events)
     }
 
     async fn next_position_for_tenant(

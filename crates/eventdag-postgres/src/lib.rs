@@ -42,6 +42,7 @@ mod notify;
 mod options;
 mod queries;
 mod reads;
+mod signal_reads;
 mod signals;
 mod sql_error;
 mod store;
@@ -49,7 +50,6 @@ mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
-pub use append::Committed;
 pub use error::PgError;
 pub use notify::{AppendedEvent, PgChange, CHANNEL, MAX_NOTIFIED_EVENTS};
 pub use options::PgOptions;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use eventdag::append_rules::AppendLimits;
+use eventdag::backend::AppendLimits;
 
 /// How a [`crate::PgDag`] connects and bounds its calls.
 ///

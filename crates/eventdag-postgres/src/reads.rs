@@ -1,9 +1,10 @@
 //! The read paths: each one query (walks included) under the operation
 //! timeout.
 
+use eventdag::backend::{capped, StoredRecord};
 use eventdag::{
-    capped, CursorEvent, DagPosition, ErrorEffect, Event, EventId, EventKind, StoredRecord,
-    TenantId, DEFAULT_TENANT, MAX_CHAIN_EVENTS,
+    CursorEvent, DagPosition, ErrorEffect, Event, EventId, EventKind, TenantId, DEFAULT_TENANT,
+    MAX_CHAIN_EVENTS,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use eventdag::EventDagExt;
 use eventdag::{
     DagPosition, DagStore, Effect, Event, EventFlags, EventHeader, EventId, EventKind, TenantId,
 };

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use eventdag::EventDagExt;
 use eventdag::{
     DagPosition, DagStore, Effect, Event, EventDag, EventFlags, EventHeader, EventId, EventKind,
     DEFAULT_TENANT,

@@ -102,7 +102,7 @@ async fn writes_are_announced_after_commit() {
         } => {
             assert_eq!((first_cursor, last_cursor, truncated), (2, 201, true));
             assert_eq!(events.len(), MAX_NOTIFIED_EVENTS);
-            assert_eq!(events[0].id, ids[0]);
+            assert_eq!(events[0].id, ids[0].id());
         }
         other => panic!("{other:?}"),
     }

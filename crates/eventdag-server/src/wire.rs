@@ -1,7 +1,7 @@
 //! Request bodies: what `POST /v1/events` and `POST /v1/events:batch`
 //! accept. Unknown fields are refused, naming the field.
 
-use eventdag::{DagPosition, EventFlags, EventId, EventKind, NewEvent, TenantId};
+use eventdag::{DagPosition, EventFlags, EventId, EventKind, NewEvent, Placement, TenantId};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -61,27 +61,15 @@ pub struct PositionBody {
 }
 
 impl NewEventBody {
-    /// The draft to append for `tenant_id`.
+    /// The draft to append for `tenant_id`. Only the shape is checked
+    /// here; every rule (v7 ids, store-managed flags, …) is the store's,
+    /// the same for library and HTTP callers.
     ///
     /// # Errors
-    /// [`ApiError::BadRequest`] for an `id` or `correlation_id` that is not
-    /// a UUID v7, or a position on another lane than `lane`.
+    /// [`ApiError::BadRequest`] for a position on another lane than `lane`.
     pub fn into_draft(self, tenant_id: TenantId) -> Result<NewEvent<Value>, ApiError> {
-        for (field, id) in [("id", self.id), ("correlation_id", self.correlation_id)] {
-            if let Some(id) = id {
-                if !eventdag::is_v7(&id) {
-                    return Err(ApiError::bad_request(
-                        field,
-                        format!(
-                            "{id} is a version {} UUID; accepted: a version 7 UUID",
-                            id.get_version_num()
-                        ),
-                    ));
-                }
-            }
-        }
-        if let (Some(position), Some(lane)) = (self.position, self.lane) {
-            if position.lane != lane {
+        let placement = match (self.position, self.lane) {
+            (Some(position), Some(lane)) if position.lane != lane => {
                 return Err(ApiError::bad_request(
                     "lane",
                     format!(
@@ -90,21 +78,14 @@ impl NewEventBody {
                     ),
                 ));
             }
-        }
-        if self.flags.intersects(EventFlags::STORE_MANAGED) {
-            return Err(ApiError::bad_request(
-                "flags",
-                "ACKNOWLEDGED and COMPENSATED are set by the store; accepted: REQUIRES_ACK, TRANSACTIONAL, COMPRESSED, REPLAY, CRITICAL",
-            ));
-        }
+            (Some(p), _) => Placement::Given(DagPosition::new(p.depth, p.lane, p.sequence)),
+            (None, lane) => Placement::Assigned { lane },
+        };
         Ok(NewEvent {
             id: self.id,
             tenant_id,
             parents: self.parents,
-            lane: self.lane.or(self.position.map(|p| p.lane)),
-            position: self
-                .position
-                .map(|p| DagPosition::new(p.depth, p.lane, p.sequence)),
+            placement,
             kind: self.kind,
             flags: self.flags,
             correlation_id: self.correlation_id,

@@ -158,3 +158,31 @@ pub async fn line<S: Store>(store: &S, tenant: TenantId, length: usize) -> Vec<E
 pub async fn read<S: EventDag<Payload = Value>>(store: &S, id: EventId) -> Event<Value> {
     ok(store.read(id).await)
 }
+
+/// Appends `event` with its depth and sequence assigned by the store, on
+/// the lane it carries; answers its id.
+pub async fn assigned<S: Store + ?Sized>(store: &S, event: Event<Value>) -> Effect<EventId> {
+    eventdag::backend::single_id(assigned_batch_events(store, vec![event]).await)
+}
+
+/// Appends `events` all or none with positions assigned by the store, on
+/// the lanes they carry; answers their ids.
+pub async fn assigned_batch<S: Store + ?Sized>(
+    store: &S,
+    events: Vec<Event<Value>>,
+) -> Effect<Vec<EventId>> {
+    assigned_batch_events(store, events)
+        .await
+        .map(|stored| stored.iter().map(Event::id).collect())
+}
+
+async fn assigned_batch_events<S: Store + ?Sized>(
+    store: &S,
+    events: Vec<Event<Value>>,
+) -> Effect<Vec<Event<Value>>> {
+    let drafts = events
+        .into_iter()
+        .map(|event| eventdag::NewEvent::from(event).assigned())
+        .collect();
+    store.append_events(drafts).await
+}

@@ -22,8 +22,9 @@ mod common;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use eventdag::EventDagExt;
 use eventdag::{
-    DagPosition, DagStore, Event, EventDag, EventFlags, EventHeader, EventId, EventKind, TenantId,
+    DagPosition, Event, EventDag, EventFlags, EventHeader, EventId, EventKind, TenantId,
 };
 use eventdag_postgres::{PgDag, PgOptions};
 use eventdag_tiered::TieredDag;

@@ -2,9 +2,10 @@
 //! mutable state or verification, so it is answered by PostgreSQL:
 //! verification must read the source of truth, never a cached copy.
 
+use eventdag::backend::StoredRecord;
 use eventdag::{
-    async_trait, single_id, ApiKeyRecord, ChainState, CursorEvent, DagPosition, DagStore, Effect,
-    Event, EventId, SignalRecord, StoredRecord, TenantId, TenantRecord, TenantStore,
+    async_trait, ApiKeyRecord, ChainState, CursorEvent, DagPosition, DagStore, Effect, Event,
+    EventId, NewEvent, SignalRecord, TenantId, TenantRecord, TenantStore,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -16,19 +17,10 @@ impl<P> DagStore for TieredDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        self.append_through(events, false).await
-    }
-
-    /// PostgreSQL assigns the positions inside its transaction.
-    async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        self.append_through(events, true).await
-    }
-
-    /// PostgreSQL assigns the position inside its transaction (native, so
-    /// re-appends stay idempotent); the event fills after the commit.
-    async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
-        single_id(self.append_through(vec![event], true).await)
+    /// PostgreSQL runs the append inside its transaction; the events it
+    /// inserted fill the cache after the commit.
+    async fn append_events(&self, drafts: Vec<NewEvent<P>>) -> Effect<Vec<Event<P>>> {
+        self.append_through(drafts).await
     }
 
     async fn next_position_for_tenant(

@@ -1,9 +1,10 @@
 //! `EventDag` for [`TieredDag`]: writes go to PostgreSQL and then fill the
 //! cache; reads follow `reads.rs`.
 
+use eventdag::backend::{capped, single_id};
 use eventdag::{
-    async_trait, capped, single_id, DagPosition, Effect, Event, EventDag, EventFlags, EventId,
-    EventKind, TenantId, UpstreamSignal,
+    async_trait, DagPosition, Effect, Event, EventDag, EventFlags, EventId, EventKind, TenantId,
+    UpstreamSignal,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,7 +20,7 @@ where
     type Payload = P;
 
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
-        single_id(self.append_through(vec![event], false).await)
+        single_id(self.append_through(vec![event.into()]).await)
     }
 
     async fn read(&self, event_id: EventId) -> Effect<Event<P>> {

@@ -11,8 +11,9 @@
 
 use std::collections::HashMap;
 
-use eventdag::walk::{walk, WalkDirection, PRESIZED};
-use eventdag::{capped, Effect, Event, EventDag, EventId, TenantId};
+use eventdag::backend::capped;
+use eventdag::backend::walk::{walk, WalkDirection, PRESIZED};
+use eventdag::{Effect, Event, EventDag, EventId, TenantId};
 use eventdag_lmdb::codec::{encode, RecordView};
 use foldhash::fast::RandomState;
 use serde::de::DeserializeOwned;

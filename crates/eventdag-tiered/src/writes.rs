@@ -2,7 +2,9 @@
 //! from the commit's own answer and the tenants' remembered answers are
 //! outdated, before `Ok`.
 
-use eventdag::{Effect, Event, EventId, TenantId};
+use eventdag::backend::{stored_events, Appended};
+use eventdag::{Effect, Event, EventId, NewEvent, TenantId};
+use eventdag_lmdb::codec::encode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -31,31 +33,44 @@ where
     }
 
     /// Appends through PostgreSQL (`Ok` only after its commit) and fills
-    /// the cache from the events as committed — no read-back. Batches
-    /// larger than [`COMMIT_FILL`] fill on their first read instead. The
+    /// the cache from the events and payload bytes as committed — no
+    /// read-back, no second encoding. Batches that insert more than
+    /// [`COMMIT_FILL`] events fill on their first read instead. The
     /// tenants' remembered answers are outdated whatever the outcome (an
     /// operational error may hide a commit).
-    pub(crate) async fn append_through(
-        &self,
-        events: Vec<Event<P>>,
-        assign_positions: bool,
-    ) -> Effect<Vec<EventId>> {
-        let tenants: Vec<TenantId> = events.iter().map(|event| event.tenant_id).collect();
+    pub(crate) async fn append_through(&self, drafts: Vec<NewEvent<P>>) -> Effect<Vec<Event<P>>> {
+        let tenants: Vec<TenantId> = drafts.iter().map(|draft| draft.tenant_id).collect();
         let capture = self.inner.cache.capture();
-        let result = self
-            .inner
-            .pg
-            .append_committed(events, assign_positions)
-            .await;
+        let result = self.inner.pg.append_sealed(drafts).await;
         self.appended_to(tenants);
         match result.branch() {
-            Ok(committed) => {
-                if committed.inserted.len() <= COMMIT_FILL {
-                    self.fill(capture, &committed.inserted);
+            Ok(appended) => {
+                let inserted = appended.iter().filter(|a| a.inserted).count();
+                if inserted <= COMMIT_FILL {
+                    self.inner.cache.fill(capture, &inserted_records(&appended));
                 }
-                Effect::Ok(committed.ids)
+                Effect::Ok(stored_events(appended))
             }
             Err(effect) => effect,
         }
     }
+}
+
+/// The cache records of the events an append inserted.
+fn inserted_records<P>(appended: &[Appended<P>]) -> Vec<(EventId, Vec<u8>)> {
+    appended
+        .iter()
+        .filter(|appended| appended.inserted)
+        .map(|appended| {
+            let event = &appended.event;
+            let record = encode(
+                &event.header,
+                &event.tenant_id,
+                &event.hash,
+                &event.parents,
+                &appended.payload_bytes,
+            );
+            (event.id(), record)
+        })
+        .collect()
 }

@@ -311,7 +311,7 @@ async fn batches_and_appends_fill_the_cache_after_the_commit() {
     let drafts = (0..3).map(|n| NewEvent::new(json!({"n": n})).parents([events[4].id()]));
     let batch = ok(store.append_new_batch(drafts.collect()).await);
     assert_eq!(store.cache_stats().entries, before + 8);
-    for id in events.iter().map(|e| e.id()).chain(batch.iter().copied()) {
+    for id in events.iter().chain(batch.iter()).map(|e| e.id()) {
         let stored = ok(pg.read(id).await);
         tamper(&store, id).await;
         assert_eq!(ok(store.read(id).await), stored, "served from the cache");

@@ -33,13 +33,14 @@ impl EventFlags {
     /// of the content compared on re-append nor of the hashed encoding.
     pub const STORE_MANAGED: EventFlags = EventFlags::ACKNOWLEDGED.union(EventFlags::COMPENSATED);
 
-    /// The names accepted in JSON, for error messages.
+    /// The names an append accepts, for error messages (not the reserved
+    /// flag, nor those only the store sets).
     #[must_use]
     pub fn accepted_names() -> String {
         EventFlags::all()
+            .difference(EventFlags::STORE_MANAGED | EventFlags::RESERVED)
             .iter_names()
             .map(|(name, _)| name)
-            .filter(|name| *name != "RESERVED")
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -4,10 +4,13 @@
 //!
 //! Backends live in their own crates (`eventdag-lmdb`,
 //! `eventdag-postgres`, `eventdag-tiered`) and implement [`EventDag`] and
-//! [`DagStore`]; [`EventDagExt`] adds conveniences to all of them.
+//! [`DagStore`]; [`EventDagExt`] adds conveniences to all of them. What
+//! only backends need (the append and signal flows and the primitives
+//! they run over) lives in [`backend`]; `use eventdag::prelude::*` brings
+//! what users need.
 //!
 //! ```
-//! use eventdag::{EventDag, EventDagExt, EventKind, MemoryDag, DEFAULT_TENANT};
+//! use eventdag::prelude::*;
 //! use serde_json::json;
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -20,7 +23,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod append_rules;
+pub mod backend;
 mod dag;
 mod draft;
 mod effect;
@@ -34,28 +37,31 @@ mod id;
 mod kind;
 mod limits;
 mod memory;
+mod placement;
 mod position;
+pub mod prelude;
 mod signal;
 mod store;
 mod tenants;
-pub mod walk;
 
+pub use backend::AppendLimits;
 pub use dag::EventDag;
 pub use draft::NewEvent;
 pub use effect::Effect;
-pub use error::{sequence_conflict, ErrorClass, ErrorEffect};
+pub use error::{ErrorClass, ErrorEffect};
 pub use event::Event;
-pub use ext::{EventDagExt, MAX_SEQUENCE_RETRIES};
+pub use ext::EventDagExt;
 pub use flags::EventFlags;
-pub use hash::{compute_hash, EventHash};
+pub use hash::EventHash;
 pub use header::{EventHeader, HEADER_BYTES};
-pub use id::{is_v7, new_event_id, now_micros, EventId, TenantId, DEFAULT_TENANT};
+pub use id::{new_event_id, now_micros, EventId, TenantId, DEFAULT_TENANT};
 pub use kind::{EventCategory, EventKind, InvalidKindType, MAX_KIND_TYPE};
-pub use limits::{capped, MAX_BATCH_EVENTS, MAX_CHAIN_EVENTS, MAX_LIMIT};
+pub use limits::{MAX_BATCH_EVENTS, MAX_CHAIN_EVENTS, MAX_LIMIT};
 pub use memory::MemoryDag;
+pub use placement::Placement;
 pub use position::DagPosition;
 pub use signal::{ChainState, SignalRecord, UpstreamSignal};
-pub use store::{single_id, CursorEvent, DagStore, Mismatch, StoredRecord, Verification};
+pub use store::{CursorEvent, DagStore, Mismatch, Verification};
 pub use tenants::{ApiKeyRecord, TenantRecord, TenantStore};
 
 /// Re-exported so that backends and users name the same `async_trait`.

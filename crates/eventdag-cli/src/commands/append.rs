@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{anyhow, Context};
-use eventdag::{EventDagExt, EventFlags, EventKind, NewEvent};
+use eventdag::{EventDagExt, EventFlags, EventKind, NewEvent, Placement};
 use serde_json::Value;
 
 use super::CliStore;
@@ -37,8 +37,7 @@ pub(super) async fn run<S: CliStore>(
         id: args.id,
         tenant_id: args.tenant,
         parents: args.parents,
-        lane: args.lane,
-        position: None,
+        placement: Placement::Assigned { lane: args.lane },
         kind: EventKind(args.kind),
         flags: parse_flags(&args.flags)?,
         correlation_id: args.correlation,

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use eventdag::EventDagExt;
 use eventdag::{DagPosition, Event, EventFlags, EventHeader, EventId, EventKind, TenantId};
 use serde_json::{json, Value};
 use uuid::Uuid;

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context};
-use eventdag::{Event, EventId};
+use eventdag::EventDagExt;
+use eventdag::{Event, EventFlags, EventId};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
@@ -40,7 +41,17 @@ pub(super) async fn run<S: CliStore>(
             .map(|(line, event)| (event.id(), *line))
             .collect();
         let first_line = batch.first().map_or(0, |(line, _)| *line);
-        let to_store: Vec<Event<Value>> = batch.iter().map(|(_, event)| event.clone()).collect();
+        // Flags only the store sets are not appended (no caller may set
+        // them); ACKNOWLEDGED is restored below by acknowledging, as the
+        // store sets it. Hashes do not cover these flags.
+        let to_store: Vec<Event<Value>> = batch
+            .iter()
+            .map(|(_, event)| {
+                let mut event = event.clone();
+                event.header.flags.remove(EventFlags::STORE_MANAGED);
+                event
+            })
+            .collect();
         if let Err(error) = store.append_batch(to_store).await.into_result() {
             progress.abandon();
             let line = error
@@ -52,6 +63,13 @@ pub(super) async fn run<S: CliStore>(
             bail!(
                 "line {line}: {error}; the batch starting at line {first_line} was not imported ({imported} events before it were)"
             );
+        }
+        for (line, event) in batch.iter().filter(|(_, event)| event.is_acknowledged()) {
+            store
+                .acknowledge(event.id(), false)
+                .await
+                .into_result()
+                .with_context(|| format!("line {line}: cannot restore the acknowledgment"))?;
         }
         imported += batch.len();
         progress.inc(batch.len() as u64);

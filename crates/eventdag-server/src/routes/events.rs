@@ -86,7 +86,7 @@ pub(crate) async fn append_batch<S: ServerStore>(
     if drafts.is_empty() {
         return Ok((StatusCode::CREATED, Json(Vec::new())));
     }
-    let events = state.append_batch(caller.tenant_id, drafts).await?;
+    let events = state.append_batch(drafts).await?;
     Ok((StatusCode::CREATED, Json(events)))
 }
 

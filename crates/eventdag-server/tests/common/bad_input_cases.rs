@@ -83,7 +83,7 @@ pub async fn bad_bodies_are_400_naming_the_field<S: ServerStore>(store: Arc<S>) 
         ),
         (
             r#"[{"payload": 1}, {"payload": 2, "id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}]"#,
-            "[1].id",
+            "[1].event_id",
         ),
     ];
     for (body, field) in batch_cases {

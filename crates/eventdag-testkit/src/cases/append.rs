@@ -1,6 +1,9 @@
-//! `append`, `read` and `next_position` (SPEC §3).
+//! `append` and `read` (SPEC §3): what is stored, and what is refused.
 
-use eventdag::{DagPosition, ErrorEffect, EventFlags, EventHash, EventKind, DEFAULT_TENANT};
+use eventdag::{
+    DagPosition, ErrorEffect, EventDagExt, EventFlags, EventHash, EventKind, NewEvent,
+    DEFAULT_TENANT,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -332,7 +335,7 @@ pub async fn append_rejects_oversized_payload<S: Store>(store: &S) {
         EventFlags::empty(),
         1,
     );
-    new.payload = json!({ "blob": "x".repeat(eventdag::append_rules::DEFAULT_MAX_PAYLOAD_BYTES) });
+    new.payload = json!({ "blob": "x".repeat(eventdag::backend::DEFAULT_MAX_PAYLOAD_BYTES) });
     match err(store.append(new.clone()).await) {
         ErrorEffect::PayloadTooLarge {
             event_id,
@@ -340,7 +343,7 @@ pub async fn append_rejects_oversized_payload<S: Store>(store: &S) {
             limit,
         } => {
             assert_eq!(event_id, new.id());
-            assert_eq!(limit, eventdag::append_rules::DEFAULT_MAX_PAYLOAD_BYTES);
+            assert_eq!(limit, eventdag::backend::DEFAULT_MAX_PAYLOAD_BYTES);
             assert!(size > limit);
         }
         other => panic!("expected PayloadTooLarge, got {other:?}"),
@@ -383,266 +386,72 @@ pub async fn append_rejects_repeated_parent<S: Store>(store: &S) {
     );
 }
 
-/// Appending the same event again returns its id and stores nothing.
-pub async fn reappend_identical_is_idempotent<S: Store>(store: &S) {
-    let parent = root(store, DEFAULT_TENANT).await;
-    let new = event(
-        DEFAULT_TENANT,
-        &[parent.id()],
-        DagPosition::new(1, 0, 1),
-        EventKind::NOTE,
-        EventFlags::REQUIRES_ACK,
-        3,
-    );
-    let id = ok(store.append(new.clone()).await);
-    let first = read(store, id).await;
-    assert_eq!(ok(store.append(new).await), id);
-    assert_eq!(read(store, id).await, first);
-    assert_eq!(
-        ok(store.next_position(None, 0).await).sequence,
-        2,
-        "no sequence consumed"
-    );
-    assert_eq!(
-        ok(store
-            .find_correlation_chain(DEFAULT_TENANT, parent.id())
-            .await)
-        .len(),
-        2
-    );
-    assert_eq!(ok(store.unacknowledged(10).await).len(), 1);
-}
-
-/// Flags the store set later (ACKNOWLEDGED) do not make a re-append differ.
-pub async fn reappend_after_ack_is_still_idempotent<S: Store>(store: &S) {
-    let new = event(
-        DEFAULT_TENANT,
-        &[],
-        DagPosition::root(),
-        EventKind::DATA,
-        EventFlags::REQUIRES_ACK,
-        1,
-    );
-    let id = ok(store.append(new.clone()).await);
-    ok(store.acknowledge(id, false).await);
-    assert_eq!(ok(store.append(new).await), id);
-    assert!(read(store, id).await.is_acknowledged());
-}
-
-/// The same id with another payload is a conflict.
-pub async fn reappend_with_other_payload_conflicts<S: Store>(store: &S) {
-    let new = event(
-        DEFAULT_TENANT,
-        &[],
-        DagPosition::root(),
-        EventKind::DATA,
-        EventFlags::empty(),
-        1,
-    );
-    ok(store.append(new.clone()).await);
-    let mut changed = new.clone();
-    changed.payload = json!({"n": 2});
-    let error = err(store.append(changed).await);
-    assert!(
-        matches!(&error, ErrorEffect::IdConflict { event_id, difference } if *event_id == new.id() && difference.contains("payload")),
-        "{error:?}"
-    );
-    assert_eq!(read(store, new.id()).await.payload, json!({"n": 1}));
-}
-
-/// The same id at another position (or kind) is a conflict.
-pub async fn reappend_with_other_header_conflicts<S: Store>(store: &S) {
-    let new = event(
-        DEFAULT_TENANT,
-        &[],
-        DagPosition::root(),
-        EventKind::DATA,
-        EventFlags::empty(),
-        1,
-    );
-    ok(store.append(new.clone()).await);
-    let mut moved = new.clone();
-    moved.header.position = DagPosition::new(0, 0, 1);
-    assert!(matches!(
-        err(store.append(moved).await),
-        ErrorEffect::IdConflict { .. }
-    ));
-    let mut rekinded = new.clone();
-    rekinded.header.event_kind = EventKind::NOTE;
-    assert!(matches!(
-        err(store.append(rekinded).await),
-        ErrorEffect::IdConflict { .. }
-    ));
-}
-
-/// Sequences count per (tenant, lane).
-pub async fn sequences_are_per_tenant_and_lane<S: Store>(store: &S) {
-    let a0 = root(store, DEFAULT_TENANT).await;
-    let a1 = root(store, DEFAULT_TENANT).await;
-    let b0 = root(store, TENANT_B).await;
-    let lane3 = put(
-        store,
-        DEFAULT_TENANT,
-        &[],
-        3,
-        EventKind::DATA,
-        EventFlags::empty(),
-    )
-    .await;
-    assert_eq!(a0.header.position.sequence, 0);
-    assert_eq!(a1.header.position.sequence, 1);
-    assert_eq!(b0.header.position.sequence, 0);
-    assert_eq!(lane3.header.position, DagPosition::new(0, 3, 0));
-    assert_eq!(
-        ok(store.next_position(None, 0).await),
-        DagPosition::new(0, 0, 2)
-    );
-    assert_eq!(
-        ok(store.next_position_for_tenant(TENANT_B, None, 0).await),
-        DagPosition::new(0, 0, 1)
-    );
-}
-
-/// `next_position` takes depth from the parent and the sequence from the
-/// parent's tenant and the lane, and reserves nothing.
-pub async fn next_position_follows_parent_and_reserves_nothing<S: Store>(store: &S) {
-    let parent = root(store, TENANT_B).await;
-    let next = ok(store.next_position(Some(parent.id()), 0).await);
-    assert_eq!(next, DagPosition::new(1, 0, 1));
-    assert_eq!(ok(store.next_position(Some(parent.id()), 0).await), next);
-    assert_eq!(
-        ok(store.next_position(Some(parent.id()), 2).await),
-        DagPosition::new(1, 2, 0)
-    );
-    assert_eq!(
-        ok(store.next_position(None, 0).await),
-        DagPosition::new(0, 0, 0),
-        "default tenant untouched"
-    );
-}
-
-/// `next_position` under an unknown parent is not-found; under another
-/// tenant's parent (tenant-scoped form) too.
-pub async fn next_position_unknown_or_foreign_parent_not_found<S: Store>(store: &S) {
-    let missing = Uuid::now_v7();
-    assert_eq!(
-        err(store.next_position(Some(missing), 0).await),
-        ErrorEffect::NotFound { event_id: missing }
-    );
-    let foreign = root(store, TENANT_B).await;
-    assert_eq!(
-        err(store
-            .next_position_for_tenant(DEFAULT_TENANT, Some(foreign.id()), 0)
-            .await),
-        ErrorEffect::NotFound {
-            event_id: foreign.id()
+/// Flags only the store sets (ACKNOWLEDGED, COMPENSATED) are refused for
+/// every caller — `append` and `append_new` alike — and store nothing.
+pub async fn append_refuses_store_managed_flags<S: Store>(store: &S) {
+    for (flag, name) in [
+        (EventFlags::ACKNOWLEDGED, "ACKNOWLEDGED"),
+        (EventFlags::COMPENSATED, "COMPENSATED"),
+    ] {
+        let new = event(
+            DEFAULT_TENANT,
+            &[],
+            DagPosition::root(),
+            EventKind::DATA,
+            EventFlags::REQUIRES_ACK | flag,
+            1,
+        );
+        match err(store.append(new.clone()).await) {
+            ErrorEffect::InvalidInput { field, message } => {
+                assert_eq!(field, "flags");
+                assert!(message.contains(name), "{message}");
+                assert!(
+                    message.contains("REQUIRES_ACK"),
+                    "names what is accepted: {message}"
+                );
+            }
+            other => panic!("expected InvalidInput, got {other:?}"),
         }
-    );
+        let draft = NewEvent::new(json!(1)).flags(flag);
+        assert!(matches!(
+            err(store.append_new(draft).await),
+            ErrorEffect::InvalidInput { field, .. } if field == "flags"
+        ));
+        assert_eq!(
+            err(store.read(new.id()).await),
+            ErrorEffect::NotFound { event_id: new.id() }
+        );
+    }
+    assert_eq!(ok(store.next_position(None, 0).await).sequence, 0);
+    assert!(ok(store.unacknowledged(10).await).is_empty());
 }
 
-/// `append_assigned` takes the depth the parents imply and the lane's next
-/// free sequence, whatever position the event carried.
-pub async fn append_assigned_takes_depth_and_next_sequence<S: Store>(store: &S) {
-    let parent = root(store, DEFAULT_TENANT).await;
-    let first = event(
-        DEFAULT_TENANT,
-        &[parent.id()],
-        DagPosition::new(9, 2, 77),
-        EventKind::DATA,
-        EventFlags::empty(),
-        1,
-    );
-    let second = event(
-        DEFAULT_TENANT,
-        &[parent.id()],
-        DagPosition::new(0, 2, 0),
-        EventKind::DATA,
-        EventFlags::empty(),
-        2,
-    );
-    let lone = event(
+/// A correlation id that is neither left out (nil) nor a v7 UUID is
+/// refused for every caller, and stores nothing.
+pub async fn append_refuses_non_v7_correlation_id<S: Store>(store: &S) {
+    let v4 = Uuid::from_u128(0x1234_5678_9abc_4def_8123_4567_89ab_cdef);
+    let mut new = event(
         DEFAULT_TENANT,
         &[],
-        DagPosition::new(5, 0, 5),
-        EventKind::DATA,
-        EventFlags::empty(),
-        3,
-    );
-    let first = read(store, ok(store.append_assigned(first).await)).await;
-    let second = read(store, ok(store.append_assigned(second).await)).await;
-    let lone = read(store, ok(store.append_assigned(lone).await)).await;
-    assert_eq!(first.header.position, DagPosition::new(1, 2, 0));
-    assert_eq!(second.header.position, DagPosition::new(1, 2, 1));
-    assert_eq!(lone.header.position, DagPosition::new(0, 0, 1));
-    assert_eq!(first.header.correlation_id, parent.id());
-}
-
-/// Re-appending through `append_assigned` is idempotent; another lane or
-/// payload under the same id is a conflict.
-pub async fn append_assigned_reappend_is_idempotent<S: Store>(store: &S) {
-    let new = event(
-        DEFAULT_TENANT,
-        &[],
-        DagPosition::new(0, 3, 0),
-        EventKind::DATA,
-        EventFlags::empty(),
-        1,
-    );
-    let id = ok(store.append_assigned(new.clone()).await);
-    assert_eq!(ok(store.append_assigned(new.clone()).await), id);
-    assert_eq!(
-        ok(store.next_position(None, 3).await).sequence,
-        1,
-        "one sequence used"
-    );
-    let mut other_lane = new.clone();
-    other_lane.header.position.lane = 4;
-    assert!(matches!(
-        err(store.append_assigned(other_lane).await),
-        ErrorEffect::IdConflict { .. }
-    ));
-    let mut other_payload = new;
-    other_payload.payload = json!({"n": 2});
-    assert!(matches!(
-        err(store.append_assigned(other_payload).await),
-        ErrorEffect::IdConflict { .. }
-    ));
-}
-
-/// `append_assigned` refuses what `append` refuses, storing nothing.
-pub async fn append_assigned_validates_like_append<S: Store>(store: &S) {
-    let missing = Uuid::now_v7();
-    let orphan = event(
-        DEFAULT_TENANT,
-        &[missing],
         DagPosition::root(),
         EventKind::DATA,
         EventFlags::empty(),
         1,
     );
-    assert_eq!(
-        err(store.append_assigned(orphan.clone()).await),
-        ErrorEffect::ParentNotFound {
-            event_id: orphan.id(),
-            parent: missing
+    new.header.correlation_id = v4;
+    match err(store.append(new).await) {
+        ErrorEffect::InvalidInput { field, message } => {
+            assert_eq!(field, "correlation_id");
+            assert!(
+                message.contains("version 4") && message.contains("version 7"),
+                "{message}"
+            );
         }
-    );
-    let foreign = root(store, TENANT_B).await;
-    let crossing = event(
-        DEFAULT_TENANT,
-        &[foreign.id()],
-        DagPosition::root(),
-        EventKind::DATA,
-        EventFlags::empty(),
-        2,
-    );
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
     assert!(matches!(
-        err(store.append_assigned(crossing).await),
-        ErrorEffect::TenantMismatch { .. }
+        err(store.append_new(NewEvent::new(json!(1)).correlation(v4)).await),
+        ErrorEffect::InvalidInput { field, .. } if field == "correlation_id"
     ));
-    assert_eq!(
-        ok(store.next_position(None, 0).await).sequence,
-        0,
-        "no sequence consumed"
-    );
+    assert_eq!(ok(store.next_position(None, 0).await).sequence, 0);
 }

@@ -10,7 +10,9 @@ use eventdag::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{child, diamond, err, event, ids, ok, read, root, Store, TENANT_B};
+use crate::support::{
+    assigned_batch, child, diamond, err, event, ids, ok, read, root, Store, TENANT_B,
+};
 
 /// A batch stores every event, later ones under earlier ones.
 pub async fn batch_appends_all_with_parents_inside<S: Store>(store: &S) {
@@ -231,7 +233,8 @@ pub async fn append_new_batch_places_drafts<S: Store>(store: &S) {
         NewEvent::new(json!(3)).parents([first]).lane(4),
     ];
     let stored = ok(store.append_new_batch(drafts).await);
-    let events: Vec<_> = futures::future::join_all(stored.iter().map(|id| store.read(*id))).await;
+    let ids: Vec<_> = stored.iter().map(|event| event.id()).collect();
+    let events: Vec<_> = futures::future::join_all(ids.iter().map(|id| store.read(*id))).await;
     let positions: Vec<DagPosition> = events.into_iter().map(|e| ok(e).header.position).collect();
     assert_eq!(
         positions,
@@ -284,7 +287,7 @@ pub async fn append_assigned_batch_assigns_every_position<S: Store>(store: &S) {
         4,
     );
     let batch = vec![a.clone(), b.clone(), c.clone(), d.clone()];
-    let stored = ok(store.append_assigned_batch(batch.clone()).await);
+    let stored = ok(assigned_batch(store, batch.clone()).await);
     assert_eq!(stored, vec![a.id(), b.id(), c.id(), d.id()]);
     let mut positions = Vec::new();
     for id in &stored {
@@ -300,7 +303,7 @@ pub async fn append_assigned_batch_assigns_every_position<S: Store>(store: &S) {
         ]
     );
     assert_eq!(
-        ok(store.append_assigned_batch(batch).await),
+        ok(assigned_batch(store, batch).await),
         stored,
         "re-appending the batch is idempotent"
     );
@@ -323,9 +326,7 @@ pub async fn append_assigned_batch_assigns_every_position<S: Store>(store: &S) {
         6,
     );
     assert_eq!(
-        err(store
-            .append_assigned_batch(vec![fine.clone(), orphan.clone()])
-            .await),
+        err(assigned_batch(store, vec![fine.clone(), orphan.clone()]).await),
         ErrorEffect::ParentNotFound {
             event_id: orphan.id(),
             parent: missing

@@ -7,7 +7,7 @@ use eventdag::{
     DagPosition, Effect, ErrorEffect, Event, EventFlags, EventId, EventKind, DEFAULT_TENANT,
 };
 
-use crate::support::{event, ids, ok, root, Store};
+use crate::support::{assigned, assigned_batch, event, ids, ok, root, Store};
 
 /// Writers per race.
 pub const WRITERS: usize = 8;
@@ -78,7 +78,7 @@ pub async fn concurrent_assigned_appends_never_conflict<S: Store>(store: Arc<S>)
                     EventFlags::empty(),
                     (writer * 1000 + n) as u64,
                 );
-                mine.push(ok(store.append_assigned(new).await));
+                mine.push(ok(assigned(&*store, new).await));
             }
             mine
         }));
@@ -116,7 +116,7 @@ pub async fn concurrent_assigned_batches_never_conflict<S: Store>(store: Arc<S>)
                         )
                     })
                     .collect();
-                mine.push(ok(store.append_assigned_batch(batch).await));
+                mine.push(ok(assigned_batch(&*store, batch).await));
             }
             mine
         }));

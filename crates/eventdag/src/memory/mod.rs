@@ -10,14 +10,16 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 use serde::Serialize;
 
-use crate::append_rules::{check_batch_size, AppendLimits};
-use crate::walk::WalkDirection;
-use crate::{
-    capped, now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
-    EventDag, EventId, EventKind, SignalRecord, StoredRecord, TenantId, UpstreamSignal,
-    DEFAULT_TENANT,
+use crate::backend::walk::WalkDirection;
+use crate::backend::{
+    self, append_all, capped, single_id, stored_events, Admission, AppendLimits, PreparedBatch,
+    StoredRecord,
 };
-use state::{needs_ack, AppendOutcome, State};
+use crate::{
+    now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
+    EventDag, EventId, EventKind, NewEvent, SignalRecord, TenantId, UpstreamSignal, DEFAULT_TENANT,
+};
+use state::{needs_ack, MemoryTxn, State};
 
 /// The in-memory store. Cloning shares the same store.
 pub struct MemoryDag<P> {
@@ -75,52 +77,28 @@ impl<P> MemoryDag<P> {
 }
 
 impl<P: Serialize + Clone> MemoryDag<P> {
-    fn append_one(&self, event: Event<P>, assign_position: bool) -> Effect<EventId> {
-        let outcome = self
-            .state
-            .write()
-            .append(event, self.limits, now_micros(), assign_position);
-        match outcome {
-            Ok(AppendOutcome::Inserted(id) | AppendOutcome::AlreadyStored(id)) => Effect::Ok(id),
-            Ok(AppendOutcome::Retry(admission)) => admission.into_effect(),
-            Err(error) => Effect::Err(error),
-        }
-    }
-
-    /// Appends `events` all or none under one write lock.
-    fn append_many(&self, events: Vec<Event<P>>, assign_position: bool) -> Effect<Vec<EventId>> {
-        if let Err(error) = check_batch_size(events.len()) {
-            return Effect::Err(error);
-        }
+    /// Runs the append flow over the state under one write lock; a
+    /// refused or held batch is taken out again.
+    fn append_drafts(&self, drafts: Vec<NewEvent<P>>) -> Effect<Vec<Event<P>>> {
         let now = now_micros();
+        let mut batch = match PreparedBatch::new(drafts, self.limits, now) {
+            Ok(batch) => batch,
+            Err(error) => return Effect::Err(error),
+        };
         let mut state = self.state.write();
-        let mut inserted = Vec::new();
-        let mut ids = Vec::with_capacity(events.len());
-        let mut failure = None;
-        for event in events {
-            match state.append(event, self.limits, now, assign_position) {
-                Ok(AppendOutcome::Inserted(id)) => {
-                    inserted.push(id);
-                    ids.push(id);
-                }
-                Ok(AppendOutcome::AlreadyStored(id)) => ids.push(id),
-                Ok(AppendOutcome::Retry(admission)) => {
-                    failure = Some(admission.into_effect());
-                    break;
-                }
-                Err(error) => {
-                    failure = Some(Effect::Err(error));
-                    break;
-                }
+        let mut txn = MemoryTxn {
+            state: &mut state,
+            inserted: Vec::new(),
+        };
+        match append_all(&mut txn, &mut batch, now) {
+            Ok(Admission::Admitted) => Effect::Ok(stored_events(batch.into_appended())),
+            Ok(Admission::Held(held)) => {
+                txn.roll_back();
+                held.into_effect()
             }
-        }
-        match failure {
-            None => Effect::Ok(ids),
-            Some(effect) => {
-                for id in inserted.into_iter().rev() {
-                    state.remove_last_inserted(id);
-                }
-                effect
+            Err(error) => {
+                txn.roll_back();
+                Effect::Err(error)
             }
         }
     }
@@ -134,7 +112,7 @@ where
     type Payload = P;
 
     async fn append(&self, event: Event<P>) -> Effect<EventId> {
-        self.append_one(event, false)
+        single_id(self.append_drafts(vec![event.into()]))
     }
 
     async fn read(&self, event_id: EventId) -> Effect<Event<P>> {
@@ -162,7 +140,9 @@ where
     }
 
     async fn signal_upstream(&self, from: EventId, signal: UpstreamSignal) -> Effect<()> {
-        self.state.write().signal(from, signal, now_micros()).into()
+        backend::signal(&mut *self.state.write(), from, signal, now_micros())
+            .map(|_| ())
+            .into()
     }
 
     async fn find_correlation_chain(
@@ -207,13 +187,9 @@ where
 
     async fn acknowledge(&self, event_id: EventId, send_upstream: bool) -> Effect<()> {
         let mut state = self.state.write();
-        match state.acknowledge(event_id) {
-            Ok(true) if send_upstream => state
-                .signal(event_id, UpstreamSignal::Ack { event_id }, now_micros())
-                .into(),
-            Ok(_) => Effect::Ok(()),
-            Err(error) => Effect::Err(error),
-        }
+        backend::acknowledge(&mut *state, event_id, send_upstream, now_micros())
+            .map(|_| ())
+            .into()
     }
 
     async fn unacknowledged(&self, limit: usize) -> Effect<Vec<Event<P>>> {
@@ -246,16 +222,8 @@ impl<P> DagStore for MemoryDag<P>
 where
     P: Serialize + Clone + Send + Sync + 'static,
 {
-    async fn append_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        self.append_many(events, false)
-    }
-
-    async fn append_assigned_batch(&self, events: Vec<Event<P>>) -> Effect<Vec<EventId>> {
-        self.append_many(events, true)
-    }
-
-    async fn append_assigned(&self, event: Event<P>) -> Effect<EventId> {
-        self.append_one(event, true)
+    async fn append_events(&self, drafts: Vec<NewEvent<P>>) -> Effect<Vec<Event<P>>> {
+        self.append_drafts(drafts)
     }
 
     async fn next_position_for_tenant(

@@ -6,14 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::append_rules::{
-    check_chain, check_parents, check_sequence, compare_with_stored, prepare, prepare_assigned,
-    seal, AppendLimits, ChainAdmission, ParentView,
-};
-use crate::walk::{walk, WalkDirection, WalkNode};
+use crate::backend::walk::{walk, WalkDirection, WalkNode};
+use crate::backend::{AppendTxn, ParentView, Prepared, SignalTarget, SignalTxn, StoredRecord};
 use crate::{
-    ChainState, ErrorEffect, Event, EventFlags, EventId, EventKind, SignalRecord, StoredRecord,
-    TenantId, UpstreamSignal, MAX_CHAIN_EVENTS,
+    ChainState, ErrorEffect, Event, EventFlags, EventId, EventKind, SignalRecord, TenantId,
+    MAX_CHAIN_EVENTS,
 };
 
 /// One stored event with its encoded payload and children.
@@ -45,16 +42,6 @@ pub(super) struct State<P> {
     /// Signals by the events they were sent from or delivered to, as
     /// indexes into the log of the event's tenant.
     pub(super) signals_by_event: HashMap<EventId, Vec<usize>>,
-}
-
-/// What an append did.
-pub(super) enum AppendOutcome {
-    /// Stored now.
-    Inserted(EventId),
-    /// The same event was stored before; nothing changed.
-    AlreadyStored(EventId),
-    /// The chain is under backpressure; nothing changed.
-    Retry(ChainAdmission),
 }
 
 impl<P> Default for State<P> {
@@ -162,6 +149,13 @@ impl<P: Clone + Serialize> State<P> {
             .unwrap_or_default()
     }
 
+    pub(super) fn chain(&self, tenant_id: TenantId, correlation_id: EventId) -> ChainState {
+        self.chains
+            .get(&(tenant_id, correlation_id))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub(super) fn record(&self, event_id: EventId) -> Result<StoredRecord, ErrorEffect> {
         let stored = self.get(event_id)?;
         Ok(StoredRecord {
@@ -171,53 +165,6 @@ impl<P: Clone + Serialize> State<P> {
             payload_bytes: stored.payload_bytes.clone(),
             hash: stored.event.hash,
         })
-    }
-
-    /// Validates and inserts one event (SPEC §3 `append`).
-    pub(super) fn append(
-        &mut self,
-        event: Event<P>,
-        limits: AppendLimits,
-        now: u64,
-        assign_position: bool,
-    ) -> Result<AppendOutcome, ErrorEffect> {
-        let mut prepared = if assign_position {
-            prepare_assigned(event, limits, now)?
-        } else {
-            prepare(event, limits, now)?
-        };
-        let event_id = prepared.event.header.event_id;
-        if let Some(existing) = self.events.get(&event_id) {
-            compare_with_stored(&prepared, &existing.event, &existing.payload_bytes)?;
-            return Ok(AppendOutcome::AlreadyStored(event_id));
-        }
-        let parents: Vec<Option<ParentView>> = prepared
-            .event
-            .parents
-            .iter()
-            .map(|id| {
-                self.events.get(id).map(|stored| ParentView {
-                    id: *id,
-                    tenant_id: stored.event.tenant_id,
-                    depth: stored.event.header.position.depth,
-                    correlation_id: stored.event.header.correlation_id,
-                    hash: stored.event.hash,
-                })
-            })
-            .collect();
-        check_parents(&mut prepared, &parents)?;
-        let tenant_id = prepared.event.tenant_id;
-        let chain_key = (tenant_id, prepared.event.header.correlation_id);
-        let chain = self.chains.get(&chain_key).cloned().unwrap_or_default();
-        if let retry @ ChainAdmission::RetryAfter { .. } = check_chain(&prepared, &chain, now)? {
-            return Ok(AppendOutcome::Retry(retry));
-        }
-        let lane = prepared.event.header.position.lane;
-        check_sequence(&mut prepared, self.next_free(tenant_id, lane))?;
-        let parents: Vec<ParentView> = parents.into_iter().flatten().collect();
-        seal(&mut prepared, &parents);
-        self.insert(prepared.event, prepared.payload_bytes);
-        Ok(AppendOutcome::Inserted(event_id))
     }
 
     fn insert(&mut self, event: Event<P>, payload_bytes: Vec<u8>) {
@@ -282,84 +229,6 @@ impl<P: Clone + Serialize> State<P> {
         }
     }
 
-    /// Sets ACKNOWLEDGED; returns whether it was newly set.
-    pub(super) fn acknowledge(&mut self, event_id: EventId) -> Result<bool, ErrorEffect> {
-        let stored = self
-            .events
-            .get_mut(&event_id)
-            .ok_or(ErrorEffect::NotFound { event_id })?;
-        let header = &mut stored.event.header;
-        if header.flags.contains(EventFlags::ACKNOWLEDGED) {
-            return Ok(false);
-        }
-        header.flags.insert(EventFlags::ACKNOWLEDGED);
-        self.unacked.remove(&(header.timestamp, event_id));
-        Ok(true)
-    }
-
-    /// Stores a signal, applies its effect and delivers it to every
-    /// ancestor of `from`.
-    pub(super) fn signal(
-        &mut self,
-        from: EventId,
-        signal: UpstreamSignal,
-        now: u64,
-    ) -> Result<(), ErrorEffect> {
-        let sender = &self.get(from)?.event;
-        let tenant_id = sender.tenant_id;
-        let correlation_id = sender.header.correlation_id;
-        if let UpstreamSignal::CompensationComplete { event_id } = &signal {
-            match self.events.get(event_id) {
-                Some(target) if target.event.tenant_id == tenant_id => {}
-                _ => {
-                    return Err(ErrorEffect::NotFound {
-                        event_id: *event_id,
-                    })
-                }
-            }
-        }
-        let mut delivered_to = self.walk_ids(from, MAX_CHAIN_EVENTS, WalkDirection::Ancestors)?;
-        delivered_to.remove(0);
-        match &signal {
-            UpstreamSignal::Cancel {
-                correlation_id,
-                reason,
-            } => {
-                self.chains
-                    .entry((tenant_id, *correlation_id))
-                    .or_default()
-                    .cancelled = Some(reason.clone());
-            }
-            UpstreamSignal::Backpressure { until } => {
-                self.chains
-                    .entry((tenant_id, correlation_id))
-                    .or_default()
-                    .backpressure_until = Some(*until);
-            }
-            UpstreamSignal::CompensationComplete { event_id } => {
-                if let Some(target) = self.events.get_mut(event_id) {
-                    target.event.header.flags.insert(EventFlags::COMPENSATED);
-                }
-            }
-            UpstreamSignal::Ack { .. } | UpstreamSignal::ErrorPropagation { .. } => {}
-        }
-        let log = self.tenants.entry(tenant_id).or_default();
-        let index = log.signals.len();
-        for id in std::iter::once(from).chain(delivered_to.iter().copied()) {
-            self.signals_by_event.entry(id).or_default().push(index);
-        }
-        log.signals.push(SignalRecord {
-            sequence: index as u64 + 1,
-            tenant_id,
-            from,
-            correlation_id,
-            signal,
-            timestamp: now,
-            delivered_to,
-        });
-        Ok(())
-    }
-
     pub(super) fn signals_of(
         &self,
         event_id: EventId,
@@ -386,4 +255,124 @@ impl<P: Clone + Serialize> State<P> {
 /// Whether an event with these flags waits in the acknowledgment queue.
 pub(super) fn needs_ack(flags: EventFlags) -> bool {
     flags.contains(EventFlags::REQUIRES_ACK) && !flags.contains(EventFlags::ACKNOWLEDGED)
+}
+
+/// The append flow's primitives over the state, under its write lock.
+/// The state has no transactions: the events inserted are remembered so
+/// that a refused batch can be taken out again, newest first.
+pub(super) struct MemoryTxn<'a, P> {
+    pub(super) state: &'a mut State<P>,
+    pub(super) inserted: Vec<EventId>,
+}
+
+impl<P: Clone + Serialize> MemoryTxn<'_, P> {
+    /// Takes out what this transaction inserted.
+    pub(super) fn roll_back(self) {
+        for id in self.inserted.into_iter().rev() {
+            self.state.remove_last_inserted(id);
+        }
+    }
+}
+
+impl<P: Clone + Serialize> AppendTxn<P> for MemoryTxn<'_, P> {
+    type Error = ErrorEffect;
+
+    fn stored(&mut self, id: EventId) -> Result<Option<StoredRecord>, ErrorEffect> {
+        Ok(self.state.record(id).ok())
+    }
+
+    fn parent(&mut self, id: EventId) -> Result<Option<ParentView>, ErrorEffect> {
+        Ok(self.state.events.get(&id).map(|stored| {
+            ParentView::of(
+                &stored.event.header,
+                stored.event.tenant_id,
+                stored.event.hash,
+            )
+        }))
+    }
+
+    fn chain_state(
+        &mut self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Result<ChainState, ErrorEffect> {
+        Ok(self.state.chain(tenant_id, correlation_id))
+    }
+
+    fn next_sequence(&mut self, tenant_id: TenantId, lane: u32) -> Result<u32, ErrorEffect> {
+        Ok(self.state.next_free(tenant_id, lane))
+    }
+
+    fn insert(&mut self, event: &Prepared<P>) -> Result<(), ErrorEffect> {
+        self.inserted.push(event.id());
+        self.state
+            .insert(event.event.clone(), event.payload_bytes.clone());
+        Ok(())
+    }
+}
+
+/// The signal flow's primitives over the state, under its write lock.
+impl<P: Clone + Serialize> SignalTxn for State<P> {
+    type Error = ErrorEffect;
+
+    fn target(&mut self, id: EventId) -> Result<Option<SignalTarget>, ErrorEffect> {
+        Ok(self.events.get(&id).map(|stored| SignalTarget {
+            tenant_id: stored.event.tenant_id,
+            correlation_id: stored.event.header.correlation_id,
+            flags: stored.event.header.flags,
+        }))
+    }
+
+    fn ancestors(&mut self, from: EventId) -> Result<Vec<EventId>, ErrorEffect> {
+        let mut ids = self.walk_ids(from, MAX_CHAIN_EVENTS, WalkDirection::Ancestors)?;
+        ids.remove(0);
+        Ok(ids)
+    }
+
+    fn chain_state(
+        &mut self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Result<ChainState, ErrorEffect> {
+        Ok(self.chain(tenant_id, correlation_id))
+    }
+
+    fn put_chain_state(
+        &mut self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+        state: &ChainState,
+    ) -> Result<(), ErrorEffect> {
+        self.chains
+            .insert((tenant_id, correlation_id), state.clone());
+        Ok(())
+    }
+
+    fn add_flag(&mut self, event_id: EventId, flag: EventFlags) -> Result<(), ErrorEffect> {
+        let stored = self
+            .events
+            .get_mut(&event_id)
+            .ok_or(ErrorEffect::NotFound { event_id })?;
+        let header = &mut stored.event.header;
+        header.flags.insert(flag);
+        if flag.contains(EventFlags::ACKNOWLEDGED) {
+            self.unacked.remove(&(header.timestamp, event_id));
+        }
+        Ok(())
+    }
+
+    fn take_signal_sequence(&mut self, tenant_id: TenantId) -> Result<u64, ErrorEffect> {
+        let log = self.tenants.entry(tenant_id).or_default();
+        Ok(log.signals.len() as u64 + 1)
+    }
+
+    fn insert_signal(&mut self, record: &SignalRecord) -> Result<(), ErrorEffect> {
+        let log = self.tenants.entry(record.tenant_id).or_default();
+        let index = log.signals.len();
+        for id in std::iter::once(record.from).chain(record.delivered_to.iter().copied()) {
+            self.signals_by_event.entry(id).or_default().push(index);
+        }
+        log.signals.push(record.clone());
+        Ok(())
+    }
 }

@@ -1,0 +1,32 @@
+//! `Shared`: what the store handles and the writer thread share. Its own
+//! module so that the writer and the handle both depend on it, not on
+//! each other.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use heed::{Env, WithoutTls};
+use parking_lot::RwLock;
+use tokio::sync::Semaphore;
+
+use crate::options::LmdbOptions;
+use crate::schema::Dbs;
+
+/// What the handles and the writer thread share.
+pub(crate) struct Shared {
+    // Field order is drop order: the environment closes before the
+    // directory lock is released.
+    pub(crate) env: Env<WithoutTls>,
+    pub(crate) dbs: Dbs,
+    /// Held shared by every read transaction and exclusively while the
+    /// writer resizes the map, which LMDB allows only with no transaction
+    /// active in the process.
+    pub(crate) gate: RwLock<()>,
+    /// Bounds concurrent read transactions below the reader slots, so that
+    /// reads wait for a slot instead of failing with READERS_FULL.
+    pub(crate) readers: Arc<Semaphore>,
+    pub(crate) options: LmdbOptions,
+    pub(crate) path: PathBuf,
+    pub(crate) _lock: File,
+}

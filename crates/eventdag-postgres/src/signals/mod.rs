@@ -1,0 +1,273 @@
+//! Signals and acknowledgments: one transaction in which the core's
+//! signal flow runs over what was read before it ([`plan`]), then one
+//! statement that stores what it decided ([`sql::STORE`]).
+//!
+//! Locks, in one order for every writer: the rows of the events named
+//! (`FOR NO KEY UPDATE`, which appends of children do not wait for), then
+//! the tenant's log row — the row appends take, so that a `Cancel` and an
+//! append into the same chain are ordered: the append either committed
+//! before the cancel or sees it.
+
+mod plan;
+mod sql;
+
+use eventdag::backend::{self, SignalTarget};
+use eventdag::{
+    now_micros, ChainState, ErrorEffect, EventFlags, EventId, UpstreamSignal, MAX_CHAIN_EVENTS,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::codec::{db_u64, model_u64, sql_limit};
+use crate::notify::PgChange;
+use crate::PgDag;
+use plan::{SignalPlanner, SignalRead, SignalWrites};
+
+/// The write a transaction runs the signal flow for.
+enum Call {
+    Signal(EventId, UpstreamSignal),
+    Acknowledge(EventId, bool),
+}
+
+impl Call {
+    /// The event the call starts from.
+    fn subject(&self) -> EventId {
+        match self {
+            Call::Signal(from, _) | Call::Acknowledge(from, _) => *from,
+        }
+    }
+}
+
+type TargetRow = (Uuid, Uuid, Uuid, i16);
+
+impl<P> PgDag<P>
+where
+    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    pub(crate) async fn signal(
+        &self,
+        from: EventId,
+        signal: UpstreamSignal,
+    ) -> Result<(), ErrorEffect> {
+        self.bounded("signal_upstream", self.run_call(Call::Signal(from, signal)))
+            .await
+    }
+
+    pub(crate) async fn ack(
+        &self,
+        event_id: EventId,
+        send_upstream: bool,
+    ) -> Result<(), ErrorEffect> {
+        self.bounded(
+            "acknowledge",
+            self.run_call(Call::Acknowledge(event_id, send_upstream)),
+        )
+        .await
+    }
+
+    async fn run_call(&self, call: Call) -> Result<(), ErrorEffect> {
+        let operation = match call {
+            Call::Signal(..) => "signal_upstream",
+            Call::Acknowledge(..) => "acknowledge",
+        };
+        let sql = |error: sqlx::Error| self.sql(operation, &error);
+        let mut tx = self.inner.pool.begin().await.map_err(sql)?;
+        let read = self.read_for_signal(&mut tx, &call, operation).await?;
+        let mut planner = SignalPlanner {
+            read,
+            writes: SignalWrites::default(),
+        };
+        let now = now_micros();
+        match call {
+            Call::Signal(from, signal) => {
+                backend::signal(&mut planner, from, signal, now)?;
+            }
+            Call::Acknowledge(id, upstream) => {
+                backend::acknowledge(&mut planner, id, upstream, now)?;
+            }
+        }
+        let writes = planner.writes;
+        if writes.is_empty() {
+            // Dropping the transaction rolls back the sequence it took.
+            return Ok(());
+        }
+        self.store_signal_writes(&mut tx, &writes).await?;
+        tx.commit().await.map_err(sql)?;
+        self.announce(&notifications(&writes)).await;
+        Ok(())
+    }
+
+    /// Reads what the flow will ask: the events named (rows locked); then,
+    /// when the call may store a signal, the tenant lock with the next
+    /// signal sequence, the ancestors and the chain state.
+    async fn read_for_signal(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        call: &Call,
+        operation: &str,
+    ) -> Result<SignalRead, ErrorEffect> {
+        let sql = |error: sqlx::Error| self.sql(operation, &error);
+        let subject = call.subject();
+        let mut asked = vec![subject];
+        if let Call::Signal(_, UpstreamSignal::CompensationComplete { event_id }) = call {
+            asked.push(*event_id);
+        }
+        let rows: Vec<TargetRow> = sqlx::query_as(sql::TARGETS)
+            .bind(&asked)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(sql)?;
+        let mut read = SignalRead {
+            asked,
+            ..SignalRead::default()
+        };
+        for (id, tenant_id, correlation_id, flags) in rows {
+            let flags = u8::try_from(flags).map_err(|_| {
+                ErrorEffect::corrupt(Some(id), format!("stored flags {flags} are out of range"))
+            })?;
+            let target = SignalTarget {
+                tenant_id,
+                correlation_id,
+                flags: EventFlags::from_bits_retain(flags),
+            };
+            read.targets.insert(id, target);
+        }
+        let Some(sender) = read.targets.get(&subject).copied() else {
+            return Ok(read); // The flow reports it not found.
+        };
+        let chain = match call {
+            Call::Acknowledge(_, false) => return Ok(read),
+            Call::Acknowledge(_, true) if sender.flags.contains(EventFlags::ACKNOWLEDGED) => {
+                return Ok(read)
+            }
+            Call::Signal(_, UpstreamSignal::Cancel { correlation_id, .. }) => Some(*correlation_id),
+            Call::Signal(_, UpstreamSignal::Backpressure { .. }) => Some(sender.correlation_id),
+            Call::Signal(..) | Call::Acknowledge(..) => None,
+        };
+        let (sequence,): (i64,) = sqlx::query_as(sql::NEXT_SIGNAL)
+            .bind(sender.tenant_id)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(sql)?;
+        let (ancestors, cancelled, until): (Vec<Uuid>, Option<String>, Option<i64>) =
+            sqlx::query_as(sql::CONTEXT)
+                .bind(subject)
+                .bind(sender.tenant_id)
+                .bind(sql_limit(MAX_CHAIN_EVENTS + 1))
+                .bind(chain.unwrap_or_default())
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(sql)?;
+        read.sequence = Some(model_u64(Some(subject), "signal sequence", sequence)?);
+        read.ancestors = Some(ancestors.into_iter().skip(1).collect());
+        if let Some(correlation_id) = chain {
+            let state = ChainState {
+                cancelled,
+                backpressure_until: until
+                    .map(|until| model_u64(Some(correlation_id), "backpressure_until", until))
+                    .transpose()?,
+            };
+            read.chain = Some(((sender.tenant_id, correlation_id), state));
+        }
+        Ok(read)
+    }
+
+    /// Stores what the flow decided, in one statement.
+    async fn store_signal_writes(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        writes: &SignalWrites,
+    ) -> Result<(), ErrorEffect> {
+        let sql = |error: sqlx::Error| self.sql("signal_upstream", &error);
+        let signal = writes.signal.as_ref();
+        let Some(tenant) = writes.tenant else {
+            return Ok(());
+        };
+        let encoded = signal
+            .map(|record| serde_json::to_string(&record.signal))
+            .transpose()
+            .map_err(|err| ErrorEffect::invalid("signal", format!("cannot be encoded: {err}")))?;
+        let sequence = signal
+            .map(|record| db_u64("signal sequence", record.sequence))
+            .transpose()?;
+        let timestamp = signal
+            .map(|record| db_u64("timestamp", record.timestamp))
+            .transpose()?;
+        let until = writes
+            .chain
+            .as_ref()
+            .and_then(|(_, _, state)| state.backpressure_until)
+            .map(|until| db_u64("until", until))
+            .transpose()?;
+        let (flag_ids, flag_bits): (Vec<Uuid>, Vec<i16>) = writes
+            .flags
+            .iter()
+            .map(|(id, flag)| (*id, i16::from(flag.bits())))
+            .unzip();
+        sqlx::query(sql::STORE)
+            .bind(tenant)
+            .bind(sequence)
+            .bind(signal.map(|record| record.from).unwrap_or_default())
+            .bind(
+                signal
+                    .map(|record| record.correlation_id)
+                    .unwrap_or_default(),
+            )
+            .bind(encoded)
+            .bind(timestamp)
+            .bind(
+                signal
+                    .map(|record| record.delivered_to.clone())
+                    .unwrap_or_default(),
+            )
+            .bind(
+                writes
+                    .chain
+                    .as_ref()
+                    .map(|(_, correlation, _)| *correlation),
+            )
+            .bind(
+                writes
+                    .chain
+                    .as_ref()
+                    .and_then(|(_, _, state)| state.cancelled.clone()),
+            )
+            .bind(until)
+            .bind(&flag_ids)
+            .bind(&flag_bits)
+            .execute(&mut **tx)
+            .await
+            .map_err(sql)?;
+        Ok(())
+    }
+}
+
+/// The wake-ups a committed signal transaction sends.
+fn notifications(writes: &SignalWrites) -> Vec<String> {
+    let mut changes = Vec::new();
+    for (event_id, flag) in &writes.flags {
+        if let (true, Some(tenant_id)) = (flag.contains(EventFlags::ACKNOWLEDGED), writes.tenant) {
+            changes.push(PgChange::Acknowledged {
+                tenant_id,
+                event_id: *event_id,
+            });
+        }
+    }
+    if let Some(record) = &writes.signal {
+        changes.push(PgChange::Signalled {
+            tenant_id: record.tenant_id,
+            sequence: record.sequence,
+            from: record.from,
+            signal: record.signal.type_name().to_owned(),
+        });
+    }
+    if let Some((tenant_id, correlation_id, _)) = &writes.chain {
+        changes.push(PgChange::ChainChanged {
+            tenant_id: *tenant_id,
+            correlation_id: *correlation_id,
+        });
+    }
+    changes.iter().map(PgChange::payload).collect()
+}
