@@ -1,6 +1,7 @@
-//! Durability under `kill -9`: a child process (this test binary again,
-//! selected by an environment variable) appends, acknowledges and signals
-//! in a loop and prints every id it got `Ok` for; the parent SIGKILLs it at
+//! Durability under `kill -9`: a child process (this test again, run by
+//! the test itself with an environment variable that makes it the child)
+//! appends, acknowledges and signals in a loop and prints every id it got
+//! `Ok` for; the parent SIGKILLs it at
 //! random moments 50 times, reopens the store each time and checks that
 //! every acknowledged id is readable and that every index agrees with the
 //! events.
@@ -22,19 +23,15 @@ use serde_json::{json, Value};
 const CHILD_DIR: &str = "EVENTDAG_CRASH_CHILD_DIR";
 const KILLS: usize = 50;
 
-/// The child's loop. Does nothing unless started by `kill_9_loses_no_acknowledged_write`.
-#[test]
-fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_DIR) else {
-        return;
-    };
+/// The child's loop: writes until it is killed.
+fn run_child(dir: &str) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let store: LmdbDag<Value> = LmdbDag::open(&dir).expect("child opens the store");
+        let store: LmdbDag<Value> = LmdbDag::open(dir).expect("child opens the store");
         let out = Arc::new(Mutex::new(std::io::stdout()));
         let mut tasks = Vec::new();
         for writer in 0..4u64 {
@@ -99,8 +96,10 @@ async fn child_writer(store: &LmdbDag<Value>, out: &Mutex<std::io::Stdout>, writ
 
 #[test]
 fn kill_9_loses_no_acknowledged_write() {
-    if std::env::var(CHILD_DIR).is_ok() {
-        return;
+    if let Ok(dir) = std::env::var(CHILD_DIR) {
+        // Started by the parent below: be the child, until killed.
+        run_child(&dir);
+        unreachable!("the child writes until it is killed");
     }
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
@@ -114,7 +113,12 @@ fn kill_9_loses_no_acknowledged_write() {
     let started = Instant::now();
     for round in 0..KILLS {
         let mut child = Command::new(&exe)
-            .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "kill_9_loses_no_acknowledged_write",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_DIR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -14,7 +14,7 @@ use eventdag::backend::AppendLimits;
 /// let options = PgOptions::new()
 ///     .max_connections(4)
 ///     .operation_timeout(Duration::from_secs(2));
-/// assert_eq!(options.operation_timeout_value(), Duration::from_secs(2));
+/// assert_eq!(options.get_operation_timeout(), Duration::from_secs(2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgOptions {
@@ -110,7 +110,7 @@ impl PgOptions {
 
     /// The configured operation timeout.
     #[must_use]
-    pub fn operation_timeout_value(&self) -> Duration {
+    pub fn get_operation_timeout(&self) -> Duration {
         self.operation_timeout
     }
 }

@@ -2,40 +2,59 @@
 //! decoder on arbitrary input. Not part of the supported API.
 
 use crate::query::{parse, Params};
+use crate::routes::streams;
 use crate::routes::{acks, events, LimitParams, NoParams};
 use crate::signal_body::SignalBody;
-use crate::{body, streams, NewEventBody};
+use crate::{body, NewEventBody};
+
+/// How many decoders accepted an input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Body decoders (event, batch, signal) that accepted the body.
+    pub bodies: usize,
+    /// Query decoders that accepted the query string, besides the one
+    /// that takes no parameters.
+    pub queries: usize,
+}
 
 /// Splits `data` at its first NUL byte into a query string and a body,
-/// then decodes them as every route would. Errors are expected; panics
-/// are bugs.
-pub fn decode_request(data: &[u8]) {
+/// then decodes them as every route would, and says which accepted it.
+/// Errors are expected; panics are bugs.
+pub fn decode_request(data: &[u8]) -> Accepted {
     let (query, body) = match data.iter().position(|b| *b == 0) {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (&data[..0], data),
     };
     let query = String::from_utf8_lossy(query);
+    let mut accepted = Accepted::default();
     if let Ok(event) = body::decode::<NewEventBody>(body) {
-        let _ = event.into_draft(eventdag::DEFAULT_TENANT);
+        accepted.bodies += usize::from(event.into_draft(eventdag::DEFAULT_TENANT).is_ok());
     }
     if let Ok(batch) = body::decode::<Vec<NewEventBody>>(body) {
-        for event in batch {
-            let _ = event.into_draft(eventdag::DEFAULT_TENANT);
-        }
+        let drafts = batch
+            .into_iter()
+            .map(|event| event.into_draft(eventdag::DEFAULT_TENANT));
+        accepted.bodies += usize::from(drafts.collect::<Result<Vec<_>, _>>().is_ok());
     }
     if let Ok(signal) = body::decode::<SignalBody>(body) {
-        let _ = signal.into_signal();
+        accepted.bodies += usize::from(signal.into_signal().is_ok());
     }
     params::<NoParams>(&query);
-    params::<LimitParams>(&query);
-    params::<events::KindParams>(&query);
-    params::<acks::AckParams>(&query);
-    params::<acks::NextParams>(&query);
-    params::<streams::EventStreamParams>(&query);
-    params::<streams::SignalStreamParams>(&query);
+    accepted.queries = [
+        params::<LimitParams>(&query),
+        params::<events::KindParams>(&query),
+        params::<acks::AckParams>(&query),
+        params::<acks::NextParams>(&query),
+        params::<streams::EventStreamParams>(&query),
+        params::<streams::SignalStreamParams>(&query),
+    ]
+    .into_iter()
+    .filter(|ok| *ok)
+    .count();
     let _ = crate::routes::parse_id("id", &query);
+    accepted
 }
 
-fn params<T: Params>(query: &str) {
-    let _ = parse::<T>(query);
+fn params<T: Params>(query: &str) -> bool {
+    parse::<T>(query).is_ok()
 }

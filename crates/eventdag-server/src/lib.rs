@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod api_schemas;
 mod auth;
 mod body;
 mod config;
@@ -39,7 +40,6 @@ mod serve;
 mod signal_body;
 mod state;
 mod store_ops;
-mod streams;
 mod wire;
 
 pub use admin::{

@@ -1,108 +1,14 @@
-//! The OpenAPI document, generated from the handlers' annotations. The
-//! `*Doc` types describe JSON that the core types produce with their own
-//! serde code; they exist only for the document.
+//! The OpenAPI document of every route handler and answer shape, and the
+//! route that serves it.
 
-use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use axum::Json;
+use utoipa::OpenApi;
 
-use crate::routes::{acks, events, signals, system, walks};
-use crate::streams;
+use crate::api_schemas::{
+    ErrorDetailDoc, ErrorDoc, EventDoc, PositionDoc, SignalDoc, SignalRecordDoc,
+};
+use crate::routes::{acks, events, signals, streams, system, walks};
 use crate::wire::{NewEventBody, PositionBody};
-
-/// A stored event.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct EventDoc {
-    /// UUID v7.
-    id: String,
-    /// The owning tenant (nil UUID: the default tenant).
-    tenant_id: String,
-    /// The correlation chain.
-    correlation_id: String,
-    /// Parent ids.
-    parents: Vec<String>,
-    /// µs since the Unix epoch.
-    timestamp: u64,
-    /// Depth, lane and sequence.
-    position: PositionDoc,
-    /// Kind 0..=65535.
-    kind: u16,
-    /// Flag names.
-    flags: Vec<String>,
-    /// Whether ACKNOWLEDGED is set.
-    acknowledged: bool,
-    /// Encoded payload size in bytes.
-    payload_size: u32,
-    /// The payload.
-    payload: serde_json::Value,
-    /// BLAKE3 hash, 64 hex digits.
-    hash: String,
-}
-
-/// A position.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct PositionDoc {
-    depth: u32,
-    lane: u32,
-    sequence: u32,
-}
-
-/// An error body.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorDoc {
-    error: ErrorDetailDoc,
-}
-
-/// The inside of an error body.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorDetailDoc {
-    /// Stable code: invalid_input, unauthorized, not_found, conflict,
-    /// cancelled, payload_too_large, backpressure, rate_limited,
-    /// storage_unavailable, timeout, corruption, no_route.
-    code: String,
-    /// What was wrong, naming the field, and what is accepted.
-    message: String,
-}
-
-/// An upstream signal, tagged by `type`. Never built: it only describes
-/// `eventdag::UpstreamSignal`'s JSON.
-#[allow(dead_code)]
-#[derive(Serialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub(crate) enum SignalDoc {
-    /// Processed.
-    Ack { event_id: String },
-    /// Hold appends into the sender's chain until `until` (µs).
-    Backpressure { until: u64 },
-    /// Cancel a chain of the tenant.
-    Cancel {
-        correlation_id: String,
-        reason: String,
-    },
-    /// Sets COMPENSATED on the event.
-    CompensationComplete { event_id: String },
-    /// An error downstream.
-    ErrorPropagation {
-        source_event_id: String,
-        error_code: u32,
-        message: String,
-    },
-}
-
-/// A stored signal.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct SignalRecordDoc {
-    /// Position in the tenant's signal log, from 1.
-    sequence: u64,
-    tenant_id: String,
-    /// The sending event.
-    from: String,
-    correlation_id: String,
-    signal: SignalDoc,
-    /// µs since the Unix epoch.
-    timestamp: u64,
-    /// Every ancestor of `from`, most recent first.
-    delivered_to: Vec<String>,
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -128,7 +34,7 @@ pub(crate) struct SignalRecordDoc {
         streams::signals,
         system::healthz,
         system::metrics,
-        system::openapi,
+        document,
         system::index,
     ),
     components(schemas(
@@ -148,4 +54,13 @@ struct ApiDoc;
 #[must_use]
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// `GET /openapi.json`: this document.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of every route"))
+)]
+pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_document())
 }

@@ -9,8 +9,10 @@ use axum::Router;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::authenticate;
+use crate::openapi;
+use crate::routes::streams;
 use crate::routes::{acks, events, signals, system, walks};
-use crate::{metrics, streams, ApiError, AppState, ServerStore};
+use crate::{metrics, ApiError, AppState, ServerStore};
 
 /// The router over `state`. Every `/v1` route needs an API key (unless the
 /// store has none, when the default tenant is served); `/`, `/healthz`,
@@ -48,7 +50,7 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
         .route("/", get(system::index))
         .route("/healthz", get(system::healthz::<S>))
         .route("/metrics", get(system::metrics::<S>))
-        .route("/openapi.json", get(system::openapi))
+        .route("/openapi.json", get(openapi::document))
         .merge(v1)
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -29,7 +29,7 @@ pub const DEFAULT_STALENESS_BOUND: Duration = Duration::from_secs(1);
 ///     .max_cache_bytes(64 << 20)
 ///     .max_age(Duration::from_secs(600))
 ///     .staleness_bound(Duration::from_millis(500));
-/// assert_eq!(options.staleness_bound_value(), Duration::from_millis(500));
+/// assert_eq!(options.get_staleness_bound(), Duration::from_millis(500));
 /// ```
 #[derive(Debug, Clone)]
 pub struct TieredOptions {
@@ -119,7 +119,7 @@ impl TieredOptions {
 
     /// The configured staleness bound.
     #[must_use]
-    pub fn staleness_bound_value(&self) -> Duration {
+    pub fn get_staleness_bound(&self) -> Duration {
         self.staleness_bound
     }
 

@@ -132,7 +132,7 @@ async fn repeated_descendants_and_chains_come_from_the_cache_until_an_append() {
     // bound.
     let theirs = child(&pg, &[&mine]).await;
     let committed = Instant::now();
-    let bound = store.options().staleness_bound_value();
+    let bound = store.options().get_staleness_bound();
     let seen = wait_until(bound * 2, || async {
         let walked = ok(store.walk_descendants(root, 1000).await);
         let chain = ok(store.find_correlation_chain(DEFAULT_TENANT, root).await);
@@ -198,7 +198,7 @@ async fn flags_set_on_this_node_or_another_reach_the_cache_within_the_bound() {
     // Another node (a plain PgDag on the same database): through the
     // notification, within the bound.
     let pg = other_node(&guard).await;
-    let bound = store.options().staleness_bound_value();
+    let bound = store.options().get_staleness_bound();
     ok(pg.acknowledge(root.id(), false).await);
     let committed = Instant::now();
     let seen = wait_until(bound * 2, || async {

@@ -115,7 +115,7 @@ async fn node_b(spec: &str) {
     println!("B cancel {seen}");
 
     // After the bound, everything B serves equals PostgreSQL's state.
-    tokio::time::sleep(b.options().staleness_bound_value()).await;
+    tokio::time::sleep(b.options().get_staleness_bound()).await;
     let pg = b.postgres();
     for id in [root, child] {
         assert_eq!(ok(b.read(id).await), ok(pg.read(id).await));
@@ -262,7 +262,7 @@ async fn node_a() {
     let status = b.process.wait().unwrap();
     assert!(status.success(), "node B failed: {status}");
 
-    let bound = a.options().staleness_bound_value();
+    let bound = a.options().get_staleness_bound();
     let mut out = std::io::stdout().lock();
     for (what, micros) in &staleness {
         writeln!(out, "staleness of {what} on node B: {} µs", micros.max(&0)).unwrap();

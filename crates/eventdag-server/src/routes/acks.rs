@@ -29,8 +29,8 @@ impl Params for AckParams {
         ("upstream" = Option<bool>, Query, description = "Also send an Ack signal upstream (default false)"),
     ),
     responses(
-        (status = 200, description = "The event after acknowledgment (idempotent)", body = crate::openapi::EventDoc),
-        (status = 404, description = "Unknown, or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 200, description = "The event after acknowledgment (idempotent)", body = crate::api_schemas::EventDoc),
+        (status = 404, description = "Unknown, or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn ack<S: ServerStore>(
@@ -51,7 +51,7 @@ pub(crate) async fn ack<S: ServerStore>(
     get, path = "/v1/unacknowledged", tag = "acks",
     params(("limit" = Option<usize>, Query, description = "Default 100, capped at the server's max limit")),
     responses(
-        (status = 200, description = "The tenant's events flagged REQUIRES_ACK and not acknowledged, oldest first", body = Vec<crate::openapi::EventDoc>),
+        (status = 200, description = "The tenant's events flagged REQUIRES_ACK and not acknowledged, oldest first", body = Vec<crate::api_schemas::EventDoc>),
     )
 )]
 pub(crate) async fn unacknowledged<S: ServerStore>(
@@ -82,8 +82,8 @@ impl Params for NextParams {
         ("lane" = Option<u32>, Query, description = "Default the parent's lane, else 0"),
     ),
     responses(
-        (status = 200, description = "The position an event appended now would take; reserves nothing", body = crate::openapi::PositionDoc),
-        (status = 404, description = "Unknown parent, or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 200, description = "The position an event appended now would take; reserves nothing", body = crate::api_schemas::PositionDoc),
+        (status = 404, description = "Unknown parent, or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn next_position<S: ServerStore>(

@@ -18,12 +18,12 @@ use crate::{ApiError, AppState, NewEventBody, ServerStore};
     post, path = "/v1/events", tag = "events",
     request_body = NewEventBody,
     responses(
-        (status = 201, description = "The stored event (also for an idempotent retry with the same `id`)", body = crate::openapi::EventDoc),
-        (status = 400, description = "Invalid input", body = crate::openapi::ErrorDoc),
-        (status = 404, description = "A parent does not exist (or is another tenant's)", body = crate::openapi::ErrorDoc),
-        (status = 409, description = "Sequence taken, id conflict or cancelled chain", body = crate::openapi::ErrorDoc),
-        (status = 413, description = "Body or payload too large", body = crate::openapi::ErrorDoc),
-        (status = 429, description = "Backpressure or rate limit; see Retry-After", body = crate::openapi::ErrorDoc),
+        (status = 201, description = "The stored event (also for an idempotent retry with the same `id`)", body = crate::api_schemas::EventDoc),
+        (status = 400, description = "Invalid input", body = crate::api_schemas::ErrorDoc),
+        (status = 404, description = "A parent does not exist (or is another tenant's)", body = crate::api_schemas::ErrorDoc),
+        (status = 409, description = "Sequence taken, id conflict or cancelled chain", body = crate::api_schemas::ErrorDoc),
+        (status = 413, description = "Body or payload too large", body = crate::api_schemas::ErrorDoc),
+        (status = 429, description = "Backpressure or rate limit; see Retry-After", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn append<S: ServerStore>(
@@ -49,10 +49,10 @@ pub(crate) async fn append<S: ServerStore>(
     post, path = "/v1/events:batch", tag = "events",
     request_body = Vec<NewEventBody>,
     responses(
-        (status = 201, description = "Every event as stored, in request order", body = Vec<crate::openapi::EventDoc>),
-        (status = 400, description = "Invalid input (the field path starts with the index)", body = crate::openapi::ErrorDoc),
-        (status = 404, description = "A parent does not exist", body = crate::openapi::ErrorDoc),
-        (status = 409, description = "Conflict; nothing was stored", body = crate::openapi::ErrorDoc),
+        (status = 201, description = "Every event as stored, in request order", body = Vec<crate::api_schemas::EventDoc>),
+        (status = 400, description = "Invalid input (the field path starts with the index)", body = crate::api_schemas::ErrorDoc),
+        (status = 404, description = "A parent does not exist", body = crate::api_schemas::ErrorDoc),
+        (status = 409, description = "Conflict; nothing was stored", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn append_batch<S: ServerStore>(
@@ -95,8 +95,8 @@ pub(crate) async fn append_batch<S: ServerStore>(
     get, path = "/v1/events/{id}", tag = "events",
     params(("id" = String, Path, description = "Event id (UUID)")),
     responses(
-        (status = 200, description = "The event", body = crate::openapi::EventDoc),
-        (status = 404, description = "Unknown, or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 200, description = "The event", body = crate::api_schemas::EventDoc),
+        (status = 404, description = "Unknown, or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn read<S: ServerStore>(
@@ -132,8 +132,8 @@ impl Params for KindParams {
         ("limit" = Option<usize>, Query, description = "Default 100, capped at the server's max limit"),
     ),
     responses(
-        (status = 200, description = "Events by (depth, lane, sequence)", body = Vec<crate::openapi::EventDoc>),
-        (status = 400, description = "Invalid parameter", body = crate::openapi::ErrorDoc),
+        (status = 200, description = "Events by (depth, lane, sequence)", body = Vec<crate::api_schemas::EventDoc>),
+        (status = 400, description = "Invalid parameter", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn by_kind<S: ServerStore>(

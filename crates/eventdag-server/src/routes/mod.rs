@@ -3,6 +3,7 @@
 pub(crate) mod acks;
 pub(crate) mod events;
 pub(crate) mod signals;
+pub(crate) mod streams;
 pub(crate) mod system;
 pub(crate) mod walks;
 

@@ -18,11 +18,11 @@ use crate::{ApiError, AppState, ServerStore};
 #[utoipa::path(
     post, path = "/v1/events/{id}/signals", tag = "signals",
     params(("id" = String, Path, description = "The event the signal is sent from")),
-    request_body(content = crate::openapi::SignalDoc, description = "An UpstreamSignal tagged by `type`: ack, backpressure, cancel, compensation_complete, error_propagation"),
+    request_body(content = crate::api_schemas::SignalDoc, description = "An UpstreamSignal tagged by `type`: ack, backpressure, cancel, compensation_complete, error_propagation"),
     responses(
         (status = 201, description = "Stored and delivered to every ancestor: `{\"from\", \"signal\"}`"),
-        (status = 400, description = "Unknown type or wrong fields", body = crate::openapi::ErrorDoc),
-        (status = 404, description = "`id` or an event the signal names is unknown or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 400, description = "Unknown type or wrong fields", body = crate::api_schemas::ErrorDoc),
+        (status = 404, description = "`id` or an event the signal names is unknown or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn send<S: ServerStore>(
@@ -49,8 +49,8 @@ pub(crate) async fn send<S: ServerStore>(
         ("limit" = Option<usize>, Query, description = "Default 100, capped at the server's max limit"),
     ),
     responses(
-        (status = 200, description = "Signals sent from or delivered to the event, by sequence", body = Vec<crate::openapi::SignalRecordDoc>),
-        (status = 404, description = "Unknown, or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 200, description = "Signals sent from or delivered to the event, by sequence", body = Vec<crate::api_schemas::SignalRecordDoc>),
+        (status = 404, description = "Unknown, or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn list<S: ServerStore>(

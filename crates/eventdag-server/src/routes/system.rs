@@ -18,7 +18,7 @@ const INDEX_HTML: &str = include_str!("../../assets/explorer.html");
     get, path = "/healthz", tag = "operations",
     responses(
         (status = 200, description = "`{\"status\": \"ok\"}`"),
-        (status = 503, description = "The store does not answer", body = crate::openapi::ErrorDoc),
+        (status = 503, description = "The store does not answer", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn healthz<S: ServerStore>(
@@ -43,15 +43,6 @@ pub(crate) async fn metrics<S: ServerStore>(State(state): State<AppState<S>>) ->
         state.inner.metrics.render(),
     )
         .into_response()
-}
-
-/// `GET /openapi.json`: this document.
-#[utoipa::path(
-    get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "The OpenAPI 3.1 document of every route"))
-)]
-pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi_document())
 }
 
 /// `GET /`: the graph explorer page.

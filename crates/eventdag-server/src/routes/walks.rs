@@ -18,8 +18,8 @@ use crate::{ApiError, AppState, ServerStore};
         ("limit" = Option<usize>, Query, description = "Default 100, capped at the server's max limit"),
     ),
     responses(
-        (status = 200, description = "`id` first, then its ancestors, most recent first", body = Vec<crate::openapi::EventDoc>),
-        (status = 404, description = "Unknown, or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 200, description = "`id` first, then its ancestors, most recent first", body = Vec<crate::api_schemas::EventDoc>),
+        (status = 404, description = "Unknown, or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn ancestors<S: ServerStore>(
@@ -41,8 +41,8 @@ pub(crate) async fn ancestors<S: ServerStore>(
         ("limit" = Option<usize>, Query, description = "Default 100, capped at the server's max limit"),
     ),
     responses(
-        (status = 200, description = "`id` first, then its descendants, by depth ascending", body = Vec<crate::openapi::EventDoc>),
-        (status = 404, description = "Unknown, or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 200, description = "`id` first, then its descendants, by depth ascending", body = Vec<crate::api_schemas::EventDoc>),
+        (status = 404, description = "Unknown, or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn descendants<S: ServerStore>(
@@ -61,8 +61,8 @@ pub(crate) async fn descendants<S: ServerStore>(
     get, path = "/v1/correlations/{correlation_id}/events", tag = "walks",
     params(("correlation_id" = String, Path, description = "The chain's correlation id")),
     responses(
-        (status = 200, description = "The tenant's events of the chain in topological order (empty for an unknown chain)", body = Vec<crate::openapi::EventDoc>),
-        (status = 400, description = "Not a UUID", body = crate::openapi::ErrorDoc),
+        (status = 200, description = "The tenant's events of the chain in topological order (empty for an unknown chain)", body = Vec<crate::api_schemas::EventDoc>),
+        (status = 400, description = "Not a UUID", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn chain<S: ServerStore>(
@@ -82,7 +82,7 @@ pub(crate) async fn chain<S: ServerStore>(
     params(("id" = String, Path, description = "Event")),
     responses(
         (status = 200, description = "`{\"checked\": 1, \"first_mismatch\": null | {event_id, stored, computed}}`"),
-        (status = 404, description = "Unknown, or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 404, description = "Unknown, or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn verify<S: ServerStore>(

@@ -1,6 +1,9 @@
 //! `walk_ancestors` and `walk_descendants` (SPEC §3).
 
-use eventdag::{ErrorEffect, EventFlags, EventKind, DEFAULT_TENANT};
+use eventdag::{
+    ErrorEffect, EventDagExt, EventFlags, EventId, EventKind, NewEvent, DEFAULT_TENANT, MAX_LIMIT,
+};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::support::{child, diamond, err, ids, line, ok, put, root, Store};
@@ -98,9 +101,34 @@ pub async fn descendants_of_leaf_and_unknown<S: Store>(store: &S) {
     );
 }
 
-/// Limits above the documented maximum are capped, not refused.
+/// Limits above the documented maximum are capped, not refused: in a
+/// line longer than [`MAX_LIMIT`], a walk with a larger limit returns
+/// exactly `MAX_LIMIT` events, nearest first.
 pub async fn huge_limit_is_capped<S: Store>(store: &S) {
-    let events = line(store, DEFAULT_TENANT, 3).await;
-    let walked = ok(store.walk_ancestors(events[2].id(), usize::MAX).await);
-    assert_eq!(walked.len(), 3);
+    let length = MAX_LIMIT + 2;
+    let ids: Vec<EventId> = (0..length).map(|_| Uuid::now_v7()).collect();
+    let drafts: Vec<NewEvent<serde_json::Value>> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let draft = NewEvent::new(json!({ "n": n })).id(*id);
+            match n.checked_sub(1) {
+                Some(previous) => draft.parents([ids[previous]]),
+                None => draft,
+            }
+        })
+        .collect();
+    for half in drafts.chunks(length.div_ceil(2)) {
+        ok(store.append_new_batch(half.to_vec()).await);
+    }
+    let (root, tip) = (ids[0], ids[length - 1]);
+    for limit in [usize::MAX, MAX_LIMIT + 1] {
+        let up = ok(store.walk_ancestors(tip, limit).await);
+        assert_eq!(up.len(), MAX_LIMIT, "ancestors with limit {limit}");
+        assert_eq!(up[0].id(), tip);
+        assert_eq!(up[MAX_LIMIT - 1].id(), ids[length - MAX_LIMIT]);
+        let down = ok(store.walk_descendants(root, limit).await);
+        assert_eq!(down.len(), MAX_LIMIT, "descendants with limit {limit}");
+        assert_eq!(down[MAX_LIMIT - 1].id(), ids[MAX_LIMIT - 1]);
+    }
 }

@@ -14,10 +14,7 @@ mod signal_flow;
 pub mod walk;
 
 pub use append_flow::{append_all, Admission, AppendTxn, Appended, Lookups, PreparedBatch};
-pub use rules::{
-    check_batch_size, compare_with_stored, encode_payload, prepare, AppendLimits, Held, ParentView,
-    Prepared, DEFAULT_MAX_PAYLOAD_BYTES,
-};
+pub use rules::{AppendLimits, Held, ParentView, Prepared, DEFAULT_MAX_PAYLOAD_BYTES};
 pub use signal_flow::{acknowledge, signal, Acknowledged, SignalTarget, SignalTxn};
 
 pub use crate::error::sequence_conflict;

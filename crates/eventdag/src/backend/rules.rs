@@ -127,7 +127,7 @@ impl ParentView {
 ///
 /// # Errors
 /// [`ErrorEffect::InvalidInput`] naming the size and the maximum.
-pub fn check_batch_size(events: usize) -> Result<(), ErrorEffect> {
+pub(crate) fn check_batch_size(events: usize) -> Result<(), ErrorEffect> {
     if events > crate::MAX_BATCH_EVENTS {
         return Err(ErrorEffect::invalid(
             "events",
@@ -144,7 +144,7 @@ pub fn check_batch_size(events: usize) -> Result<(), ErrorEffect> {
 ///
 /// # Errors
 /// [`ErrorEffect::InvalidInput`] when the payload cannot be encoded.
-pub fn encode_payload<P: Serialize>(
+pub(crate) fn encode_payload<P: Serialize>(
     event_id: EventId,
     payload: &P,
 ) -> Result<Vec<u8>, ErrorEffect> {
@@ -180,7 +180,7 @@ fn version_error(field: &str, id: EventId, or_else: &str) -> ErrorEffect {
 /// # Errors
 /// [`ErrorEffect::InvalidInput`] for a non-v7 id or an unencodable
 /// payload.
-pub fn prepare<P: Serialize>(
+pub(crate) fn prepare<P: Serialize>(
     draft: NewEvent<P>,
     limits: AppendLimits,
     now_micros: u64,
@@ -299,7 +299,10 @@ pub(crate) fn in_batch(error: ErrorEffect, index: usize) -> ErrorEffect {
 /// # Errors
 /// [`ErrorEffect::NotFound`] for another tenant's id;
 /// [`ErrorEffect::IdConflict`] naming the first field that differs.
-pub fn compare_with_stored<P>(new: &Prepared<P>, stored: &StoredRecord) -> Result<(), ErrorEffect> {
+pub(crate) fn compare_with_stored<P>(
+    new: &Prepared<P>,
+    stored: &StoredRecord,
+) -> Result<(), ErrorEffect> {
     let (a, b) = (&new.event.header, &stored.header);
     if new.event.tenant_id != stored.tenant_id {
         return Err(ErrorEffect::NotFound {

@@ -102,7 +102,7 @@ pub(crate) async fn events<S: ServerStore>(
     ),
     responses(
         (status = 200, description = "text/event-stream", content_type = "text/event-stream"),
-        (status = 404, description = "`event_id` unknown or another tenant's", body = crate::openapi::ErrorDoc),
+        (status = 404, description = "`event_id` unknown or another tenant's", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn signals<S: ServerStore>(
