@@ -93,14 +93,7 @@ pub(crate) enum Command {
     /// Run a fixed workload and print throughput and latency percentiles.
     Bench(BenchArgs),
     /// Serve the HTTP/JSON API, live streams, metrics and the explorer page.
-    Serve {
-        /// Listen address; anything but loopback needs an API key first.
-        #[arg(long, env = "EVENTDAG_ADDR", default_value = eventdag_server::DEFAULT_ADDR)]
-        addr: std::net::SocketAddr,
-        /// Log as JSON lines instead of text.
-        #[arg(long)]
-        log_json: bool,
-    },
+    Serve(Box<ServeArgs>),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -239,4 +232,72 @@ pub(crate) fn parse_kind(text: &str) -> Result<u16, String> {
         None => text.parse::<u16>(),
     };
     parsed.map_err(|_| format!("kind {text:?} is not a number from 0 to 65535 (decimal or 0x hex)"))
+}
+
+/// `serve`: every setting as a flag (above `EVENTDAG_*` variables, which
+/// are above the TOML file; see `commands/serve_config.rs`).
+#[derive(Debug, Default, Args)]
+pub(crate) struct ServeArgs {
+    /// A TOML file of settings (default: ./eventdag.toml if present).
+    #[arg(long, env = "EVENTDAG_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print the effective settings as TOML and exit.
+    #[arg(long)]
+    pub(crate) print_config: bool,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    pub(crate) log_json: bool,
+    /// Listen address (default 127.0.0.1:7400; `EVENTDAG_ADDR`); anything
+    /// but loopback needs an API key first.
+    #[arg(long)]
+    pub(crate) addr: Option<std::net::SocketAddr>,
+    /// Largest request body in bytes (default 4 MiB).
+    #[arg(long)]
+    pub(crate) max_body_bytes: Option<usize>,
+    /// Bytes of an oversized body read before answering 413 (default 64 MiB).
+    #[arg(long)]
+    pub(crate) max_drain_bytes: Option<usize>,
+    /// Cap on every `limit` (default and maximum 10000).
+    #[arg(long)]
+    pub(crate) max_limit: Option<usize>,
+    /// `limit` of a request that gives none (default 100).
+    #[arg(long)]
+    pub(crate) default_limit: Option<usize>,
+    /// Time a request may take before 503 timeout (default 30s).
+    #[arg(long)]
+    pub(crate) request_timeout: Option<humantime_serde::re::humantime::Duration>,
+    /// Sustained requests/s per API key; 0 disables (default 100000).
+    #[arg(long)]
+    pub(crate) rate_limit_per_second: Option<u32>,
+    /// Requests at once above the sustained rate (default 200000).
+    #[arg(long)]
+    pub(crate) rate_limit_burst: Option<u32>,
+    /// How long a found API key is remembered (default 1s).
+    #[arg(long)]
+    pub(crate) key_cache_ttl: Option<humantime_serde::re::humantime::Duration>,
+    /// How often streams poll for other processes' writes (default 250ms).
+    #[arg(long)]
+    pub(crate) stream_poll_interval: Option<humantime_serde::re::humantime::Duration>,
+    /// Events or signals a stream reads per poll (default 256).
+    #[arg(long)]
+    pub(crate) stream_batch: Option<usize>,
+    /// Furthest a Backpressure signal may hold a chain (default 24h).
+    #[arg(long)]
+    pub(crate) max_backpressure: Option<humantime_serde::re::humantime::Duration>,
+    /// A Host name a keyless server answers besides loopback (repeatable).
+    #[arg(long)]
+    pub(crate) allowed_host: Vec<String>,
+    /// An origin allowed to call the API from a browser (repeatable).
+    #[arg(long)]
+    pub(crate) cors_origin: Vec<String>,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+    #[arg(long)]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long)]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// The settings loaded from all three sources (filled in by `main`
+    /// before the store is opened, since they may name the store).
+    #[arg(skip)]
+    pub(crate) settings: Option<crate::commands::ServeSettings>,
 }

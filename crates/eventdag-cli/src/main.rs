@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use eventdag::MemoryDag;
 use eventdag_lmdb::LmdbDag;
 use eventdag_postgres::PgDag;
@@ -24,7 +25,26 @@ use store_spec::StoreSpec;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    // Whether the store was named on the command line or by a variable:
+    // only then does it win over a `serve` settings file's `store`.
+    let store_named = ["store", "data"].iter().any(|arg| {
+        matches
+            .value_source(arg)
+            .is_some_and(|source| source != ValueSource::DefaultValue)
+    });
+    let cli = match with_serve_settings(cli, store_named) {
+        Ok(Some(cli)) => cli,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -32,6 +52,34 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// For `serve`: loads its settings (file, variables, flags) into the
+/// command, takes the store from them unless one was named, and prints
+/// them for `--print-config` (then `None`: nothing more to do).
+fn with_serve_settings(mut cli: Cli, store_named: bool) -> anyhow::Result<Option<Cli>> {
+    let Command::Serve(args) = &mut cli.command else {
+        return Ok(Some(cli));
+    };
+    let mut settings = commands::serve_config::load(args)?;
+    if store_named {
+        settings.store = None;
+    } else if let Some(store) = &settings.store {
+        cli.store.store = Some(store.clone());
+    }
+    if args.print_config {
+        let mut shown = settings.clone();
+        shown.store = Some(
+            cli.store
+                .store
+                .clone()
+                .unwrap_or_else(|| format!("lmdb:{}", cli.store.data.display())),
+        );
+        print!("{}", commands::serve_config::render(&shown)?);
+        return Ok(None);
+    }
+    args.settings = Some(settings);
+    Ok(Some(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -239,7 +239,7 @@ pub(crate) async fn authenticate<S: ServerStore>(
         Err(error) => return error.into_response(),
     };
     let bucket = caller.key_prefix.as_deref().unwrap_or("");
-    if let Err(retry_after) = inner.limiter.check(bucket) {
+    if let Err(retry_after) = inner.limiter.check(caller.tenant_id, bucket) {
         return ApiError::TooManyRequests {
             retry_after,
             reason: "rate limit of this API key exceeded".into(),

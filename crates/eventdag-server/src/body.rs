@@ -3,12 +3,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, AppState, ServerStore};
 
-/// A JSON request body of type `T`. Any content type is accepted.
+/// A JSON request body of type `T` (the `Content-Type` is checked by
+/// [`crate::browser`] before any handler runs).
 pub(crate) struct JsonBody<T>(pub(crate) T);
 
 /// Whether a body type is a JSON object or a list. serde would also read
@@ -38,19 +39,47 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState<S>) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::BodyTooLarge {
-                        limit: state.config().max_body_bytes,
-                    }
-                } else {
-                    ApiError::bad_request("body", rejection.body_text())
-                }
-            })?;
+        let config = state.config();
+        let bytes = read_limited(request, config.max_body_bytes, config.max_drain_bytes).await?;
         decode(&bytes).map(JsonBody)
     }
+}
+
+/// Reads a body of at most `limit` bytes. A larger one is read on and
+/// dropped, up to `drain` bytes more, before the 413 answer: clients that
+/// send the whole body before they read (Python's urllib, requests) then
+/// see the 413 instead of a connection reset. A body announced or sent
+/// beyond that is answered at once (and the connection closed).
+async fn read_limited(request: Request, limit: usize, drain: usize) -> Result<Bytes, ApiError> {
+    let too_large = ApiError::BodyTooLarge { limit };
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    let bound = u64::try_from(limit.saturating_add(drain)).unwrap_or(u64::MAX);
+    if announced.is_some_and(|length| length > bound) {
+        return Err(too_large);
+    }
+    let mut body = request.into_body();
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| ApiError::bad_request("body", error.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            bytes.extend_from_slice(&data);
+        } else if seen > limit.saturating_add(drain) {
+            return Err(too_large);
+        }
+    }
+    if seen > limit {
+        return Err(too_large);
+    }
+    Ok(Bytes::from(bytes))
 }
 
 /// Decodes `bytes` as JSON `T`; the error names the field (`parents[1]`,

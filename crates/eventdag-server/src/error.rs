@@ -27,6 +27,16 @@ pub enum ApiError {
     /// No API key, or one that is unknown, malformed or revoked. HTTP 401.
     #[error("{0}")]
     Unauthorized(String),
+    /// A browser-safety check refused the request (a foreign `Origin`, or
+    /// a non-loopback `Host` on a server without keys). HTTP 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A request body that is not `application/json`. HTTP 415.
+    #[error("a request body must be sent as Content-Type: application/json; given: {}", given.as_deref().unwrap_or("no Content-Type"))]
+    UnsupportedMediaType {
+        /// The `Content-Type` sent, if any.
+        given: Option<String>,
+    },
     /// The request body is larger than the server accepts. HTTP 413.
     #[error("request body exceeds the limit of {limit} bytes")]
     BodyTooLarge {
@@ -109,6 +119,8 @@ impl ApiError {
             Self::Store(error) => store_status(error),
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -123,6 +135,8 @@ impl ApiError {
             Self::Store(error) => error.code(),
             Self::BadRequest { .. } => "invalid_input",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::BodyTooLarge { .. } => "payload_too_large",
             Self::TooManyRequests { code, .. } => code,
             Self::Timeout { .. } => "timeout",
@@ -204,6 +218,12 @@ impl IntoResponse for ApiError {
                 HeaderValue::from(retry_after_seconds(after)),
             );
         }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"eventdag\""),
+            );
+        }
         response
     }
 }
@@ -223,6 +243,16 @@ pub enum ServeError {
     /// The store could not list API keys.
     #[error("cannot read API keys from the store: {0}")]
     Store(ErrorEffect),
+    /// The TLS certificate or key could not be loaded.
+    #[error("cannot load TLS certificate {} and key {}: {source}", cert.display(), key.display())]
+    Tls {
+        /// The certificate file.
+        cert: std::path::PathBuf,
+        /// The key file.
+        key: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Binding or serving failed.
     #[error("cannot serve on {addr}: {source}")]
     Io {

@@ -25,6 +25,7 @@ mod admin;
 mod api_schemas;
 mod auth;
 mod body;
+mod browser;
 mod config;
 mod error;
 #[doc(hidden)]
@@ -47,7 +48,7 @@ pub use admin::{
     CreatedTenant, KeySummary, TenantSummary,
 };
 pub use auth::{ApiKey, KEY_PREFIX_LEN, KEY_SCHEME};
-pub use config::{ServerConfig, DEFAULT_ADDR};
+pub use config::{ConfigError, RateLimit, ServerConfig, TlsConfig, DEFAULT_ADDR};
 pub use error::{ApiError, ServeError};
 pub use openapi::openapi_document;
 pub use router::app;

@@ -7,7 +7,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 use crate::{AppState, ServerStore};
@@ -26,7 +26,36 @@ struct MetricSet {
     requests: IntCounterVec,
     request_seconds: HistogramVec,
     store_seconds: HistogramVec,
+    appended: IntCounter,
+    store_errors: IntCounterVec,
 }
+
+/// What a store operation came to, as a label: a closed set, so that a
+/// storage failure is never counted with a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoreOutcome {
+    /// It did what was asked.
+    Ok,
+    /// The store refused it: the caller's fault (not found, conflict,
+    /// invalid input, cancelled chain) or backpressure.
+    Refused,
+    /// Infrastructure failed (storage unavailable, timeout, corruption).
+    Failed,
+}
+
+impl StoreOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Refused => "refused",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The methods counted by name; any other is `other`, so that invented
+/// methods cannot add series.
+const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -58,13 +87,28 @@ impl MetricSet {
             .buckets(LATENCY_BUCKETS.to_vec()),
             &["operation", "outcome"],
         )?;
+        let appended = IntCounter::new(
+            "eventdag_events_appended_total",
+            "Events appended through this server (idempotent re-appends included)",
+        )?;
+        let store_errors = IntCounterVec::new(
+            Opts::new(
+                "eventdag_store_errors_total",
+                "Store operations that failed for operational reasons (storage unavailable, timeout, corruption), by operation",
+            ),
+            &["operation"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_seconds.clone()))?;
         registry.register(Box::new(store_seconds.clone()))?;
+        registry.register(Box::new(appended.clone()))?;
+        registry.register(Box::new(store_errors.clone()))?;
         Ok(Self {
             requests,
             request_seconds,
             store_seconds,
+            appended,
+            store_errors,
         })
     }
 }
@@ -78,13 +122,23 @@ impl Metrics {
         Self { registry, set }
     }
 
-    /// Records one store operation.
-    pub(crate) fn store_op(&self, operation: &str, ok: bool, elapsed: Duration) {
+    /// Records one store operation (`operation` is one of the handlers'
+    /// fixed names).
+    pub(crate) fn store_op(&self, operation: &str, outcome: StoreOutcome, elapsed: Duration) {
         if let Some(set) = &self.set {
-            let outcome = if ok { "ok" } else { "error" };
             set.store_seconds
-                .with_label_values(&[operation, outcome])
+                .with_label_values(&[operation, outcome.label()])
                 .observe(elapsed.as_secs_f64());
+            if outcome == StoreOutcome::Failed {
+                set.store_errors.with_label_values(&[operation]).inc();
+            }
+        }
+    }
+
+    /// Counts events appended.
+    pub(crate) fn appended(&self, events: usize) {
+        if let Some(set) = &self.set {
+            set.appended.inc_by(events as u64);
         }
     }
 
@@ -120,11 +174,17 @@ pub(crate) async fn track<S: ServerStore>(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // The route is a template of the router (or `unmatched`) and the
+    // method one of METHODS or `other`: the label set is bounded.
+    let method = request.method().as_str();
+    let method = METHODS
+        .iter()
+        .find(|known| **known == method)
+        .map_or("other", |known| *known);
     let started = Instant::now();
     let response = next.run(request).await;
     state.inner.metrics.request(
-        &method,
+        method,
         &route,
         response.status().as_str(),
         started.elapsed(),

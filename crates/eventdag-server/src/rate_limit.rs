@@ -1,57 +1,65 @@
-//! Per-key rate limit: one token bucket per API key prefix. Only callers
-//! that passed authentication reach it, so the map holds at most one
-//! bucket per real key.
+//! Per-key rate limits, from `governor` (GCRA, lock-free): one limiter
+//! keyed by API key prefix for the default quota, and one per tenant
+//! whose quota is configured apart. Only callers that passed
+//! authentication reach it, so the keyed state holds at most one entry
+//! per real key (and one, the empty prefix, for a keyless server).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::time::Duration;
 
-use parking_lot::Mutex;
+use eventdag::TenantId;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
 
-/// Token buckets refilled at `per_second`, holding at most `burst`.
+use crate::config::{RateLimit, ServerConfig};
+
+/// The rate limits of one server.
 pub(crate) struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    /// `None`: unlimited.
+    default: Option<DefaultKeyedRateLimiter<String>>,
+    tenants: HashMap<TenantId, Option<DefaultKeyedRateLimiter<String>>>,
+    clock: DefaultClock,
 }
 
-struct Bucket {
-    tokens: f64,
-    refilled: Instant,
+fn keyed(limit: RateLimit) -> Option<DefaultKeyedRateLimiter<String>> {
+    let per_second = NonZeroU32::new(limit.per_second)?;
+    let burst = NonZeroU32::new(limit.burst).unwrap_or(per_second);
+    Some(governor::RateLimiter::keyed(
+        Quota::per_second(per_second).allow_burst(burst),
+    ))
 }
 
 impl RateLimiter {
-    /// `per_second` 0 disables the limit.
-    pub(crate) fn new(per_second: u32, burst: u32) -> Self {
+    /// The limits `config` sets (a rate of 0 disables one).
+    pub(crate) fn new(config: &ServerConfig) -> Self {
         Self {
-            per_second: f64::from(per_second),
-            burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+            default: keyed(RateLimit {
+                per_second: config.rate_limit_per_second,
+                burst: config.rate_limit_burst,
+            }),
+            tenants: config
+                .tenant_rate_limits
+                .iter()
+                .map(|(tenant, limit)| (*tenant, keyed(*limit)))
+                .collect(),
+            clock: DefaultClock::default(),
         }
     }
 
-    /// Takes one token from `key`'s bucket, or says how long until one is
-    /// there.
-    pub(crate) fn check(&self, key: &str) -> Result<(), Duration> {
-        if self.per_second <= 0.0 {
+    /// Admits one request of `key` (a key prefix; empty without keys) of
+    /// `tenant`, or says how long until one would be admitted.
+    pub(crate) fn check(&self, tenant: TenantId, key: &str) -> Result<(), Duration> {
+        let limiter = match self.tenants.get(&tenant) {
+            Some(limiter) => limiter.as_ref(),
+            None => self.default.as_ref(),
+        };
+        let Some(limiter) = limiter else {
             return Ok(());
-        }
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock();
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            refilled: now,
-        });
-        let elapsed = now.duration_since(bucket.refilled).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
-        bucket.refilled = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - bucket.tokens) / self.per_second,
-            ))
-        }
+        };
+        limiter
+            .check_key(&key.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }
 
@@ -59,27 +67,59 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn config(per_second: u32, burst: u32) -> ServerConfig {
+        ServerConfig {
+            rate_limit_per_second: per_second,
+            rate_limit_burst: burst,
+            ..ServerConfig::default()
+        }
+    }
+
     #[test]
     fn burst_then_refused_with_a_wait_then_refilled() {
-        let limiter = RateLimiter::new(100, 3);
+        let limiter = RateLimiter::new(&config(100, 3));
+        let tenant = TenantId::nil();
         for _ in 0..3 {
-            assert!(limiter.check("a").is_ok());
+            assert!(limiter.check(tenant, "a").is_ok());
         }
-        let wait = limiter.check("a").unwrap_err();
+        let wait = limiter.check(tenant, "a").unwrap_err();
         assert!(
             wait > Duration::ZERO && wait <= Duration::from_millis(10),
             "{wait:?}"
         );
-        assert!(limiter.check("b").is_ok(), "buckets are per key");
+        assert!(limiter.check(tenant, "b").is_ok(), "buckets are per key");
         std::thread::sleep(Duration::from_millis(15));
-        assert!(limiter.check("a").is_ok());
+        assert!(limiter.check(tenant, "a").is_ok());
     }
 
     #[test]
     fn zero_rate_disables() {
-        let limiter = RateLimiter::new(0, 0);
+        let limiter = RateLimiter::new(&config(0, 0));
         for _ in 0..10_000 {
-            assert!(limiter.check("a").is_ok());
+            assert!(limiter.check(TenantId::nil(), "a").is_ok());
+        }
+    }
+
+    #[test]
+    fn a_tenant_quota_replaces_the_default_for_its_keys() {
+        let special = TenantId::from_u128(7);
+        let mut settings = config(1_000, 1_000);
+        settings.tenant_rate_limits.insert(
+            special,
+            RateLimit {
+                per_second: 1,
+                burst: 2,
+            },
+        );
+        let limiter = RateLimiter::new(&settings);
+        assert!(limiter.check(special, "k").is_ok());
+        assert!(limiter.check(special, "k").is_ok());
+        assert!(limiter.check(special, "k").is_err(), "the tenant's burst");
+        for _ in 0..100 {
+            assert!(
+                limiter.check(TenantId::nil(), "k").is_ok(),
+                "others keep the default"
+            );
         }
     }
 }

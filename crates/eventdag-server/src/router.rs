@@ -1,14 +1,17 @@
 //! The router: every route of SPEC §7 and the layers around them.
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::Method;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::authenticate;
+use crate::browser;
 use crate::openapi;
 use crate::routes::streams;
 use crate::routes::{acks, events, signals, system, walks};
@@ -46,7 +49,7 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
             authenticate::<S>,
         ));
     let body_limit = state.config().max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/", get(system::index))
         .route("/healthz", get(system::healthz::<S>))
         .route("/metrics", get(system::metrics::<S>))
@@ -56,15 +59,41 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            browser::guard::<S>,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             time_limit::<S>,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track::<S>,
         ))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit));
+    // CORS answers preflights before the browser guard sees them, and only
+    // for the configured origins; with none, no CORS header is ever sent.
+    let origins: Vec<HeaderValue> = state
+        .config()
+        .cors_origins
+        .iter()
+        .filter_map(|origin| origin.parse().ok())
+        .collect();
+    let router = if origins.is_empty() {
+        router
+    } else {
+        router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([
+                    AUTHORIZATION,
+                    CONTENT_TYPE,
+                    HeaderName::from_static("last-event-id"),
+                ])
+                .expose_headers([RETRY_AFTER]),
+        )
+    };
+    router.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 async fn no_route(method: Method, uri: axum::http::Uri) -> ApiError {

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use axum_server::tls_rustls::RustlsConfig;
 use eventdag::Effect;
 use tokio::net::TcpListener;
 
@@ -41,19 +42,67 @@ pub async fn serve_listener<S: ServerStore>(
         source,
     })?;
     check_address(&state, addr).await?;
-    tracing::info!(%addr, "eventdag server listening");
     let router = app(state.clone());
     let stopping = state.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            stopping.begin_shutdown();
-        })
-        .await
-        .map_err(|source| ServeError::Io { addr, source })?;
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        stopping.begin_shutdown();
+    };
+    match state.config().tls.clone() {
+        None => {
+            warn_if_keys_in_clear(&state, addr).await;
+            tracing::info!(%addr, "eventdag server listening (HTTP)");
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(|source| ServeError::Io { addr, source })?;
+        }
+        Some(tls) => {
+            let rustls = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                .await
+                .map_err(|source| ServeError::Tls {
+                    cert: tls.cert.clone(),
+                    key: tls.key.clone(),
+                    source,
+                })?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopper.graceful_shutdown(None);
+            });
+            let listener = listener
+                .into_std()
+                .map_err(|source| ServeError::Io { addr, source })?;
+            tracing::info!(%addr, "eventdag server listening (HTTPS)");
+            axum_server::from_tcp_rustls(listener, rustls)
+                .map_err(|source| ServeError::Io { addr, source })?
+                .handle(handle)
+                .serve(router.into_make_service())
+                .await
+                .map_err(|source| ServeError::Io { addr, source })?;
+        }
+    }
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// API keys over plain HTTP beyond loopback cross the network in clear:
+/// said loudly, on the log and on stderr, at every start.
+async fn warn_if_keys_in_clear<S: ServerStore>(state: &AppState<S>, addr: SocketAddr) {
+    if addr.ip().is_loopback() {
+        return;
+    }
+    if let Effect::Ok(keys) = state.store().list_api_keys().await {
+        if !keys.is_empty() {
+            let warning = format!(
+                "WARNING: serving API keys over plain HTTP on {addr}: keys and events cross the network unencrypted; configure tls (cert and key) or put a TLS proxy in front"
+            );
+            tracing::warn!("{warning}");
+            eprintln!("{warning}");
+        }
+    }
 }
 
 /// Refuses a non-loopback address while the store holds no API key.

@@ -51,7 +51,7 @@ impl<S: ServerStore> AppState<S> {
         Self {
             inner: Arc::new(Inner {
                 keys: KeyCache::new(config.key_cache_ttl),
-                limiter: RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
+                limiter: RateLimiter::new(&config),
                 metrics: Metrics::new(),
                 notifier: Notifier::new(),
                 store,

@@ -11,6 +11,7 @@ use eventdag::{
 };
 use serde_json::Value;
 
+use crate::metrics::StoreOutcome;
 use crate::{ApiError, AppState, ServerStore};
 
 type Stored = Event<Value>;
@@ -24,9 +25,14 @@ impl<S: ServerStore> AppState<S> {
     ) -> Result<T, ApiError> {
         let started = Instant::now();
         let effect = call.await;
+        let outcome = match &effect {
+            Effect::Ok(_) => StoreOutcome::Ok,
+            Effect::Err(error) if error.is_operational() => StoreOutcome::Failed,
+            _ => StoreOutcome::Refused,
+        };
         self.inner
             .metrics
-            .store_op(operation, effect.is_ok(), started.elapsed());
+            .store_op(operation, outcome, started.elapsed());
         match effect {
             Effect::Ok(value) => Ok(value),
             other => Err(ApiError::from_effect(other)),
@@ -58,6 +64,7 @@ impl<S: ServerStore> AppState<S> {
     pub(crate) async fn append(&self, draft: NewEvent<Value>) -> Result<Stored, ApiError> {
         let result = self.timed("append", self.dag().append_new(draft)).await;
         if result.is_ok() {
+            self.inner.metrics.appended(1);
             self.inner.notifier.poke();
         }
         result
@@ -72,6 +79,7 @@ impl<S: ServerStore> AppState<S> {
         let events = self
             .timed("append_batch", self.dag().append_new_batch(drafts))
             .await?;
+        self.inner.metrics.appended(events.len());
         self.inner.notifier.poke();
         Ok(events)
     }

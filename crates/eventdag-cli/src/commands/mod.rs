@@ -6,6 +6,7 @@ mod export;
 mod import;
 mod query;
 mod serve;
+pub(crate) mod serve_config;
 mod tenants;
 mod verify;
 
@@ -14,6 +15,7 @@ use std::io::Write;
 use crate::args::Command;
 
 pub(crate) use bench::run_bench;
+pub(crate) use serve_config::ServeSettings;
 
 /// What every command needs of a store: what the server needs.
 pub(crate) use eventdag_server::ServerStore as CliStore;
@@ -44,8 +46,17 @@ pub(crate) async fn run<S: CliStore>(
         Command::Export(args) => export::run(store, args, out).await,
         Command::Import(args) => import::run(store, args, out).await,
         Command::Bench(args) => run_bench(store, args, out).await,
-        Command::Serve { addr, log_json } => {
-            serve::run(std::sync::Arc::clone(shared), addr, log_json).await
+        Command::Serve(args) => {
+            let settings = match args.settings {
+                Some(settings) => settings,
+                None => serve_config::load(&args)?,
+            };
+            serve::run(
+                std::sync::Arc::clone(shared),
+                settings.server,
+                args.log_json,
+            )
+            .await
         }
         Command::Tenant(command) => tenants::tenant(store, command, out).await,
         Command::Key(command) => tenants::key(store, command, out).await,

@@ -1,6 +1,5 @@
 //! `eventdag serve`: the HTTP server on the chosen store.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -11,7 +10,7 @@ use super::CliStore;
 
 pub(super) async fn run<S: CliStore>(
     store: Arc<S>,
-    addr: SocketAddr,
+    config: ServerConfig,
     log_json: bool,
 ) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -24,10 +23,7 @@ pub(super) async fn run<S: CliStore>(
     } else {
         logs.try_init()
     };
-    let config = ServerConfig {
-        addr,
-        ..ServerConfig::default()
-    };
+    let addr = config.addr;
     eventdag_server::serve(AppState::new(store, config))
         .await
         .with_context(|| format!("serving on {addr}"))

@@ -115,6 +115,7 @@ pub(crate) struct KindParams {
     kind: Option<EventKind>,
     min_depth: Option<u32>,
     max_depth: Option<u32>,
+    #[serde(default, deserialize_with = "crate::query::saturating_limit")]
     limit: Option<usize>,
 }
 

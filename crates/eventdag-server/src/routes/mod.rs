@@ -41,6 +41,7 @@ pub(crate) fn parse_id(field: &str, text: &str) -> Result<EventId, ApiError> {
 /// `?limit=N`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct LimitParams {
+    #[serde(default, deserialize_with = "crate::query::saturating_limit")]
     pub(crate) limit: Option<usize>,
 }
 

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use eventdag::SignalRecord;
+use eventdag::{SignalRecord, UpstreamSignal};
 use serde_json::{json, Value};
 
 use super::{parse_id, LimitParams, NoParams};
@@ -34,6 +34,9 @@ pub(crate) async fn send<S: ServerStore>(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let from = parse_id("id", &id)?;
     let signal = body.into_signal()?;
+    if let UpstreamSignal::Backpressure { until } = &signal {
+        check_horizon(*until, state.config().max_backpressure)?;
+    }
     state.signal(caller.tenant_id, from, signal.clone()).await?;
     Ok((
         StatusCode::CREATED,
@@ -62,4 +65,21 @@ pub(crate) async fn list<S: ServerStore>(
     let id = parse_id("id", &id)?;
     let limit = state.config().limit(params.limit);
     Ok(Json(state.signals_of(caller.tenant_id, id, limit).await?))
+}
+
+/// Refuses a backpressure `until` beyond now + `horizon`: a chain held for
+/// longer is a mistake (a µs value sent as ns, `u64::MAX`), not a request.
+fn check_horizon(until: u64, horizon: std::time::Duration) -> Result<(), ApiError> {
+    let now = eventdag::now_micros();
+    let latest = now.saturating_add(u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX));
+    if until > latest {
+        return Err(ApiError::bad_request(
+            "until",
+            format!(
+                "{until} µs since the epoch is more than {} from now ({now}); accepted: at most {latest} (the server's max_backpressure)",
+                humantime_serde::re::humantime::format_duration(horizon)
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -1,0 +1,271 @@
+//! `eventdag serve`'s settings: a TOML file, `EVENTDAG_*` variables and
+//! flags, later ones winning; `--print-config` shows the result; the
+//! settings reach the running server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn eventdag(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eventdag"));
+    command.current_dir(dir).args(args);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("EVENTDAG_")) {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+fn printed(output: &Output) -> toml::Table {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).parse().unwrap()
+}
+
+fn server_value(table: &toml::Table, key: &str) -> toml::Value {
+    table["server"][key].clone()
+}
+
+#[test]
+fn flags_beat_variables_beat_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("eventdag.toml"),
+        "[server]\ndefault_limit = 7\nrate_limit_per_second = 10\nrequest_timeout = \"5s\"\n",
+    )
+    .unwrap();
+    let file_only = printed(&eventdag(dir.path(), &["serve", "--print-config"], &[]));
+    assert_eq!(
+        server_value(&file_only, "default_limit").as_integer(),
+        Some(7)
+    );
+    assert_eq!(
+        server_value(&file_only, "request_timeout").as_str(),
+        Some("5s")
+    );
+    let env = [
+        ("EVENTDAG_DEFAULT_LIMIT", "8"),
+        ("EVENTDAG_RATE_LIMIT_PER_SECOND", "20"),
+        ("EVENTDAG_ADDR", "127.0.0.1:7999"),
+    ];
+    let with_env = printed(&eventdag(dir.path(), &["serve", "--print-config"], &env));
+    assert_eq!(
+        server_value(&with_env, "default_limit").as_integer(),
+        Some(8)
+    );
+    assert_eq!(
+        server_value(&with_env, "rate_limit_per_second").as_integer(),
+        Some(20)
+    );
+    assert_eq!(
+        server_value(&with_env, "addr").as_str(),
+        Some("127.0.0.1:7999")
+    );
+    let with_flag = printed(&eventdag(
+        dir.path(),
+        &["serve", "--print-config", "--default-limit", "9"],
+        &env,
+    ));
+    assert_eq!(
+        server_value(&with_flag, "default_limit").as_integer(),
+        Some(9)
+    );
+    assert_eq!(
+        server_value(&with_flag, "rate_limit_per_second").as_integer(),
+        Some(20)
+    );
+    assert_eq!(
+        server_value(&with_flag, "request_timeout").as_str(),
+        Some("5s")
+    );
+}
+
+#[test]
+fn the_files_store_applies_unless_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("settings.toml");
+    std::fs::write(&file, "store = \"memory:\"\n").unwrap();
+    let config = file.to_str().unwrap();
+    let from_file = printed(&eventdag(
+        dir.path(),
+        &["serve", "--config", config, "--print-config"],
+        &[],
+    ));
+    assert_eq!(from_file["store"].as_str(), Some("memory:"));
+    let named = printed(&eventdag(
+        dir.path(),
+        &[
+            "--data",
+            "elsewhere",
+            "serve",
+            "--config",
+            config,
+            "--print-config",
+        ],
+        &[],
+    ));
+    assert_eq!(named["store"].as_str(), Some("lmdb:elsewhere"));
+}
+
+#[test]
+fn bad_settings_are_refused_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("eventdag.toml"),
+        "[server]\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let unknown = eventdag(dir.path(), &["serve", "--print-config"], &[]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("colour"));
+    std::fs::remove_file(dir.path().join("eventdag.toml")).unwrap();
+    let wrong = eventdag(
+        dir.path(),
+        &["serve", "--print-config"],
+        &[("EVENTDAG_REQUEST_TIMEOUT", "soon")],
+    );
+    let message = String::from_utf8_lossy(&wrong.stderr).to_lowercase();
+    assert!(!wrong.status.success());
+    assert!(
+        message.contains("request_timeout") && message.contains("soon"),
+        "{message}"
+    );
+    let missing = eventdag(dir.path(), &["serve", "--config", "nope.toml"], &[]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
+}
+
+fn get(port: u16, path: &str) -> String {
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        socket,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap_or_default();
+    answer
+}
+
+#[test]
+fn the_running_server_uses_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("eventdag.toml"),
+        format!(
+            "store = \"memory:\"\n[server]\naddr = \"127.0.0.1:{port}\"\nrate_limit_per_second = 1\nrate_limit_burst = 1\n"
+        ),
+    )
+    .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_eventdag"))
+        .current_dir(dir.path())
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let first = get(port, "/v1/unacknowledged");
+    let second = get(port, "/v1/unacknowledged");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(second.starts_with("HTTP/1.1 429"), "a burst of 1: {second}");
+}
+
+/// With a certificate and key the server speaks HTTPS (and nothing in
+/// clear): a self-signed pair made by `openssl`, checked with `curl`.
+#[test]
+fn tls_serves_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed for this test (Debian package openssl)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_eventdag"))
+        .current_dir(dir.path())
+        .args(["--store", "memory:", "serve", "--addr", &addr, "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let https = Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "5",
+            &format!("https://localhost:{port}/healthz"),
+        ])
+        .output()
+        .unwrap();
+    let clear = get(port, "/healthz");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let body = String::from_utf8_lossy(&https.stdout);
+    assert!(https.status.success() && body.contains("ok"), "{body}");
+    assert!(
+        !clear.contains("200 OK"),
+        "plain HTTP must not be answered: {clear}"
+    );
+}
