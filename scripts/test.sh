@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs every test (the README's test command; CI runs
 # it too). It first makes sure that what the tests need is there: the
-# PostgreSQL server of this machine, and Chromium with its driver for the
-# browser test of the web explorer. Arguments go to `cargo test`.
+# PostgreSQL server of this machine, Chromium with its driver for the
+# browser test of the web explorer, and openapi-spec-validator for the
+# test of the OpenAPI document. Arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,11 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   echo "== installing Chromium and ChromeDriver (Debian packages) for the browser test"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+if ! python3 -c "import openapi_spec_validator" 2>/dev/null; then
+  echo "== installing openapi-spec-validator (PyPI) for the OpenAPI document test"
+  python3 -m pip install -q openapi-spec-validator
 fi
 
 cargo test --workspace "$@"

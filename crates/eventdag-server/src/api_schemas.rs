@@ -67,19 +67,28 @@ pub(crate) struct ErrorDetailDoc {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum SignalDoc {
     /// Processed.
-    Ack { event_id: String },
+    Ack {
+        #[schema(schema_with = uuid_schema)]
+        event_id: String,
+    },
     /// Hold appends into the sender's chain until `until` (µs).
     Backpressure { until: u64 },
     /// Cancel a chain of the tenant.
     Cancel {
+        #[schema(schema_with = uuid_schema)]
         correlation_id: String,
         reason: String,
     },
     /// Sets COMPENSATED on the event.
-    CompensationComplete { event_id: String },
+    CompensationComplete {
+        #[schema(schema_with = uuid_schema)]
+        event_id: String,
+    },
     /// An error downstream.
     ErrorPropagation {
+        #[schema(schema_with = uuid_schema)]
         source_event_id: String,
+        #[schema(schema_with = u32_schema)]
         error_code: u32,
         message: String,
     },
@@ -99,4 +108,109 @@ pub(crate) struct SignalRecordDoc {
     timestamp: u64,
     /// Every ancestor of `from`, most recent first.
     delivered_to: Vec<String>,
+}
+
+/// The answer to `POST /v1/events/{id}/signals`.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SignalSentDoc {
+    /// The event the signal was sent from.
+    #[schema(format = Uuid)]
+    from: String,
+    /// The signal as stored.
+    signal: SignalDoc,
+}
+
+/// Any UUID, as the path and query parameters and `parents` take it.
+pub(crate) const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+/// A version 7 UUID, as a client-chosen `id` or `correlation_id` must be.
+const UUID_V7_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$";
+
+fn uuid_string(pattern: &str, description: &str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Uuid,
+        )))
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .build()
+}
+
+/// `id` / `correlation_id` of a request body: a v7 UUID, or null (left
+/// out).
+pub(crate) fn uuid_v7_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = uuid_string(UUID_V7_PATTERN, "A UUID version 7");
+    schema.schema_type = nullable(utoipa::openapi::schema::Type::String);
+    schema
+}
+
+/// `type` or null.
+fn nullable(kind: utoipa::openapi::schema::Type) -> utoipa::openapi::schema::SchemaType {
+    utoipa::openapi::schema::SchemaType::from_iter([kind, utoipa::openapi::schema::Type::Null])
+}
+
+/// An optional u32 (`lane` of a body): the number, or null.
+pub(crate) fn optional_u32_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = u32_schema();
+    schema.schema_type = nullable(utoipa::openapi::schema::Type::Integer);
+    schema
+}
+
+/// `parents`: UUIDs.
+pub(crate) fn parents_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::Array::new(uuid_string(UUID_PATTERN, "A parent event id"))
+}
+
+/// `flags`: the names a caller may set, or their bits as one number.
+pub(crate) fn flags_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{Array, ObjectBuilder, OneOfBuilder, Type};
+    let settable = eventdag::EventFlags::all()
+        .difference(eventdag::EventFlags::STORE_MANAGED | eventdag::EventFlags::RESERVED);
+    let names: Vec<&str> = settable.iter_names().map(|(name, _)| name).collect();
+    // Every combination of the settable bits, for the number form.
+    let bits: Vec<u8> = (0..=u8::MAX)
+        .filter(|bits| {
+            eventdag::EventFlags::from_bits_retain(*bits)
+                .difference(settable)
+                .is_empty()
+        })
+        .collect();
+    OneOfBuilder::new()
+        .item(Array::new(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names))
+                .build(),
+        ))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .enum_values(Some(bits))
+                .description(Some("The same flags as bits: REQUIRES_ACK 1, TRANSACTIONAL 2, COMPRESSED 4, REPLAY 8, CRITICAL 64"))
+                .build(),
+        )
+        .description(Some("Flags the caller may set (ACKNOWLEDGED and COMPENSATED are the store's; RESERVED must be clear)"))
+        .build()
+        .into()
+}
+
+/// Any UUID (a field of a signal).
+pub(crate) fn uuid_schema() -> utoipa::openapi::schema::Object {
+    uuid_string(UUID_PATTERN, "A UUID")
+}
+
+/// A u32: `format: int32` would cap it at 2^31 - 1.
+pub(crate) fn u32_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(0))
+        .maximum(Some(u32::MAX))
+        .build()
 }

@@ -98,7 +98,18 @@ pub(crate) fn decode<T: BodyShape>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let decoded: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    if let Err(error) = &decoded {
+        if error.inner().to_string().contains("floating point") {
+            if let Some(value) = with_integral_floats_as_integers(bytes) {
+                // JSON Schema counts 5.0 as an integer; serde does not.
+                if let Ok(value) = serde_path_to_error::deserialize(value) {
+                    return Ok(value);
+                }
+            }
+        }
+    }
+    let value = decoded.map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let field = if path == "." || path.is_empty() || inner.is_syntax() || inner.is_eof() {
@@ -112,4 +123,36 @@ pub(crate) fn decode<T: BodyShape>(bytes: &[u8]) -> Result<T, ApiError> {
         .end()
         .map_err(|error| ApiError::bad_request("body", error.to_string()))?;
     Ok(value)
+}
+
+/// The body with every whole-valued float outside `payload` (`5.0`)
+/// turned into an integer, for a second decoding attempt; payloads are
+/// left exactly as sent. `None` when the body is not JSON.
+fn with_integral_floats_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Number(number) => {
+                if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
+                    if float.fract() == 0.0 && float.abs() < 9.0e15 {
+                        // Exact: |float| < 2^53 and whole.
+                        #[allow(clippy::cast_possible_truncation)]
+                        let whole = float as i64;
+                        *value = serde_json::Value::from(whole);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            serde_json::Value::Object(fields) => {
+                for (name, field) in fields.iter_mut() {
+                    if name != "payload" {
+                        walk(field);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&mut value);
+    Some(value)
 }

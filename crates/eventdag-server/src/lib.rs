@@ -33,6 +33,7 @@ pub mod fuzzing;
 mod metrics;
 mod notify;
 mod openapi;
+mod openapi_rules;
 mod query;
 mod rate_limit;
 mod router;

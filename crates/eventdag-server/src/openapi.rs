@@ -5,8 +5,9 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::api_schemas::{
-    ErrorDetailDoc, ErrorDoc, EventDoc, PositionDoc, SignalDoc, SignalRecordDoc,
+    ErrorDetailDoc, ErrorDoc, EventDoc, PositionDoc, SignalDoc, SignalRecordDoc, SignalSentDoc,
 };
+use crate::openapi_rules::LayerResponses;
 use crate::routes::{acks, events, signals, streams, system, walks};
 use crate::wire::{NewEventBody, PositionBody};
 
@@ -44,9 +45,11 @@ use crate::wire::{NewEventBody, PositionBody};
         ErrorDetailDoc,
         SignalDoc,
         SignalRecordDoc,
+        SignalSentDoc,
         NewEventBody,
         PositionBody
-    ))
+    )),
+    modifiers(&LayerResponses)
 )]
 struct ApiDoc;
 

@@ -12,35 +12,37 @@ use crate::ApiError;
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEventBody {
-    /// Any JSON value (required).
-    #[schema(value_type = Object)]
+    /// Any JSON value (required): object, array, string, number,
+    /// boolean or null.
+    #[schema(value_type = Value)]
     pub payload: Value,
     /// Parent event ids (default none: a root).
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = crate::api_schemas::parents_schema)]
     pub parents: Vec<EventId>,
     /// Lane (default the first parent's lane, else 0).
     #[serde(default)]
+    #[schema(schema_with = crate::api_schemas::optional_u32_schema)]
     pub lane: Option<u32>,
     /// Kind 0..=65535: upper 4 bits category, lower 12 bits type
     /// (default 0).
     #[serde(default)]
-    #[schema(value_type = u16)]
+    #[schema(value_type = u16, minimum = 0, maximum = 65535)]
     pub kind: EventKind,
     /// Flag names (REQUIRES_ACK, TRANSACTIONAL, COMPRESSED, REPLAY,
     /// CRITICAL; default none) or their bits as a number.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = crate::api_schemas::flags_schema)]
     pub flags: EventFlags,
     /// The correlation chain (default the first parent's, else the
     /// event's own id).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::api_schemas::uuid_v7_schema)]
     pub correlation_id: Option<EventId>,
     /// A client-chosen UUID v7: retrying the same body returns the stored
     /// event instead of a copy.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::api_schemas::uuid_v7_schema)]
     pub id: Option<EventId>,
     /// An explicit position, checked by the store (409 when the sequence
     /// is taken); default the next free one, assigned atomically.
@@ -53,10 +55,13 @@ pub struct NewEventBody {
 #[serde(deny_unknown_fields)]
 pub struct PositionBody {
     /// 0 for a root, else 1 + the deepest parent's depth.
+    #[schema(schema_with = crate::api_schemas::u32_schema)]
     pub depth: u32,
     /// The lane.
+    #[schema(schema_with = crate::api_schemas::u32_schema)]
     pub lane: u32,
     /// The lane's next free sequence in the tenant.
+    #[schema(schema_with = crate::api_schemas::u32_schema)]
     pub sequence: u32,
 }
 

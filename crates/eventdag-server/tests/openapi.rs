@@ -81,3 +81,160 @@ async fn openapi_lists_every_route_and_every_listed_route_is_served() {
     }
     assert!(document["components"]["schemas"]["NewEventBody"].is_object());
 }
+
+/// Every status a route answers is documented for it: each operation is
+/// called plainly, with a malformed id, an unknown parameter, a foreign
+/// Origin, a rebinding Host, a non-JSON and an oversized body, and
+/// without a key once keys exist; whatever comes back must be in its
+/// `responses`.
+#[tokio::test]
+async fn every_status_a_route_answers_is_documented() {
+    let store = Arc::new(MemoryDag::<Value>::new());
+    let config = eventdag_server::ServerConfig {
+        max_body_bytes: 64,
+        ..test_config()
+    };
+    let keyless = Api::new(Arc::clone(&store), config.clone());
+    let document = keyless.get("/openapi.json").await.json;
+    let root = keyless
+        .call(Method::POST, "/v1/events", Some(r#"{"payload": 1}"#))
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut answered: BTreeSet<(String, String, u16)> = BTreeSet::new();
+    let request = |method: &Method, uri: &str, headers: &[(&str, &str)], body: Option<&str>| {
+        let mut builder = axum::http::Request::builder()
+            .method(method.clone())
+            .uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder
+            .body(body.map_or_else(axum::body::Body::empty, |b| {
+                axum::body::Body::from(b.to_owned())
+            }))
+            .unwrap()
+    };
+    let json = [("content-type", "application/json")];
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.push((method.clone(), path.clone()));
+        }
+    }
+    for (method_name, path) in &operations {
+        if path.starts_with("/v1/streams/") {
+            continue; // Streams stay open; their refusals are the same layers'.
+        }
+        let method: Method = method_name.to_uppercase().parse().unwrap();
+        let uri = path
+            .replace("{id}", &root)
+            .replace("{correlation_id}", &root);
+        let malformed = path
+            .replace("{id}", "nope")
+            .replace("{correlation_id}", "nope");
+        let unknown_id = uuid::Uuid::now_v7().to_string();
+        let unknown = path
+            .replace("{id}", &unknown_id)
+            .replace("{correlation_id}", &unknown_id);
+        let post = method == Method::POST;
+        let body = post.then_some(r#"{"payload": 1}"#);
+        let mut calls = vec![
+            request(&method, &uri, &json, body),
+            request(&method, &malformed, &json, body),
+            request(&method, &unknown, &json, body),
+            request(&method, &format!("{uri}?bogus=1"), &json, body),
+            request(
+                &method,
+                &uri,
+                &[("origin", "http://evil.example"), json[0]],
+                body,
+            ),
+            request(&method, &uri, &[("host", "evil.example"), json[0]], body),
+        ];
+        if post {
+            calls.push(request(
+                &method,
+                &uri,
+                &[("content-type", "text/plain")],
+                body,
+            ));
+            calls.push(request(
+                &method,
+                &uri,
+                &json,
+                Some(&format!(r#"{{"payload": "{}"}}"#, "x".repeat(100))),
+            ));
+        }
+        for call in calls {
+            let reply = keyless.send(call).await;
+            answered.insert((method_name.clone(), path.clone(), reply.status.as_u16()));
+        }
+    }
+    let keyed_store = Arc::new(MemoryDag::<Value>::new());
+    eventdag_server::create_tenant(keyed_store.as_ref(), "acme")
+        .await
+        .unwrap();
+    let keyed = Api::new(keyed_store, config);
+    for (method_name, path) in &operations {
+        let method: Method = method_name.to_uppercase().parse().unwrap();
+        let uri = path
+            .replace("{id}", &root)
+            .replace("{correlation_id}", &root);
+        if path.starts_with("/v1/streams/") {
+            let reply = keyed.send(request(&method, &uri, &[], None)).await;
+            answered.insert((method_name.clone(), path.clone(), reply.status.as_u16()));
+            continue;
+        }
+        let body = (method == Method::POST).then_some(r#"{"payload": 1}"#);
+        let reply = keyed.send(request(&method, &uri, &json, body)).await;
+        answered.insert((method_name.clone(), path.clone(), reply.status.as_u16()));
+    }
+    let mut undocumented = Vec::new();
+    for (method, path, status) in &answered {
+        let responses = &document["paths"][path][method]["responses"];
+        if responses.get(status.to_string()).is_none() {
+            undocumented.push(format!("{method} {path} -> {status}"));
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "undocumented statuses: {undocumented:#?}"
+    );
+    let statuses: BTreeSet<u16> = answered.iter().map(|(_, _, status)| *status).collect();
+    for expected in [200, 201, 400, 401, 403, 404, 413, 415] {
+        assert!(
+            statuses.contains(&expected),
+            "{expected} was never provoked: {statuses:?}"
+        );
+    }
+    assert_eq!(
+        document["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    let id_parameter = &document["paths"]["/v1/events/{id}"]["get"]["parameters"][0];
+    assert_eq!(id_parameter["schema"]["format"], "uuid");
+}
+
+/// The document is valid OpenAPI, as a third-party validator reads it
+/// (`openapi-spec-validator`, installed by `scripts/test.sh`).
+#[tokio::test]
+async fn the_document_passes_openapi_spec_validator() {
+    let api = Api::new(Arc::new(MemoryDag::<Value>::new()), test_config());
+    let document = api.get("/openapi.json").await.text;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), document).unwrap();
+    let checked = std::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(file.path())
+        .output()
+        .expect("python3 is needed (run `bash scripts/test.sh`, which installs the validator)");
+    assert!(
+        checked.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}

@@ -150,13 +150,11 @@ pub(crate) async fn by_kind<S: ServerStore>(
     })?;
     let min_depth = params.min_depth.unwrap_or(0);
     let max_depth = params.max_depth.unwrap_or(u32::MAX);
-    if min_depth > max_depth {
-        return Err(ApiError::bad_request(
-            "min_depth",
-            format!("min_depth {min_depth} is above max_depth {max_depth}"),
-        ));
-    }
     let limit = state.config().limit(params.limit);
+    if min_depth > max_depth {
+        // An empty range holds no event (SPEC §3: min ≤ depth ≤ max).
+        return Ok(Json(Vec::new()));
+    }
     let events = state
         .by_kind(caller.tenant_id, kind, (min_depth, max_depth), limit)
         .await?;

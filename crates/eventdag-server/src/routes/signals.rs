@@ -20,7 +20,7 @@ use crate::{ApiError, AppState, ServerStore};
     params(("id" = String, Path, description = "The event the signal is sent from")),
     request_body(content = crate::api_schemas::SignalDoc, description = "An UpstreamSignal tagged by `type`: ack, backpressure, cancel, compensation_complete, error_propagation"),
     responses(
-        (status = 201, description = "Stored and delivered to every ancestor: `{\"from\", \"signal\"}`"),
+        (status = 201, description = "Stored and delivered to every ancestor", body = crate::api_schemas::SignalSentDoc),
         (status = 400, description = "Unknown type or wrong fields", body = crate::api_schemas::ErrorDoc),
         (status = 404, description = "`id` or an event the signal names is unknown or another tenant's", body = crate::api_schemas::ErrorDoc),
     )

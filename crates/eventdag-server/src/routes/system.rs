@@ -18,6 +18,7 @@ const INDEX_HTML: &str = include_str!("../../assets/explorer.html");
     get, path = "/healthz", tag = "operations",
     responses(
         (status = 200, description = "`{\"status\": \"ok\"}`"),
+        (status = 400, description = "A query parameter was given; this route takes none", body = crate::api_schemas::ErrorDoc),
         (status = 503, description = "The store does not answer", body = crate::api_schemas::ErrorDoc),
     )
 )]
