@@ -64,15 +64,20 @@ pub(crate) struct ErrorDetailDoc {
 /// `eventdag::UpstreamSignal`'s JSON.
 #[allow(dead_code)]
 #[derive(Serialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum SignalDoc {
     /// Processed.
     Ack {
         #[schema(schema_with = uuid_schema)]
         event_id: String,
     },
-    /// Hold appends into the sender's chain until `until` (µs).
-    Backpressure { until: u64 },
+    /// Hold appends into the sender's chain until `until` (µs; at most
+    /// now + the server's `max_backpressure`, later ones are lowered to
+    /// it).
+    Backpressure {
+        #[schema(schema_with = u64_schema)]
+        until: u64,
+    },
     /// Cancel a chain of the tenant.
     Cancel {
         #[schema(schema_with = uuid_schema)]
@@ -212,5 +217,14 @@ pub(crate) fn u32_schema() -> utoipa::openapi::schema::Object {
         )))
         .minimum(Some(0))
         .maximum(Some(u32::MAX))
+        .build()
+}
+
+/// A u64: `format: int64` would cap it at 2^63 - 1.
+pub(crate) fn u64_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .minimum(Some(0))
+        .maximum(Some(u64::MAX))
         .build()
 }

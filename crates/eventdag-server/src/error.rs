@@ -166,10 +166,11 @@ fn store_status(error: &ErrorEffect) -> StatusCode {
         ErrorEffect::NotFound { .. }
         | ErrorEffect::ParentNotFound { .. }
         | ErrorEffect::TenantMismatch { .. } => StatusCode::NOT_FOUND,
-        ErrorEffect::InvalidDepth { .. } | ErrorEffect::InvalidInput { .. } => {
-            StatusCode::BAD_REQUEST
-        }
-        ErrorEffect::SequenceConflict { .. }
+        ErrorEffect::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+        // A position whose depth disagrees with the stored parents is a
+        // conflict with the stored graph, like a taken sequence.
+        ErrorEffect::InvalidDepth { .. }
+        | ErrorEffect::SequenceConflict { .. }
         | ErrorEffect::IdConflict { .. }
         | ErrorEffect::ChainCancelled { .. }
         | ErrorEffect::Incomplete { .. } => StatusCode::CONFLICT,

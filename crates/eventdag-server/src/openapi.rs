@@ -2,6 +2,7 @@
 //! route that serves it.
 
 use axum::Json;
+use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use crate::api_schemas::{
@@ -59,11 +60,28 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-/// `GET /openapi.json`: this document.
+/// `GET /openapi.json`: this document, with what utoipa's derive cannot
+/// say: `lane` and `position` are not given together.
 #[utoipa::path(
     get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document of every route"))
 )]
-pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(openapi_document())
+pub(crate) async fn document() -> Json<Value> {
+    let mut document = serde_json::to_value(openapi_document()).unwrap_or(Value::Null);
+    let schemas = &mut document["components"]["schemas"];
+    if let Some(body) = schemas
+        .get_mut("NewEventBody")
+        .and_then(Value::as_object_mut)
+    {
+        body.insert("not".into(), json!({"required": ["lane", "position"]}));
+    }
+    // Every request body refuses unknown fields (serde
+    // deny_unknown_fields); say so for the signal variants too.
+    let variants = schemas["SignalDoc"]["oneOf"].as_array_mut();
+    for variant in variants.into_iter().flatten() {
+        if let Some(variant) = variant.as_object_mut() {
+            variant.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    }
+    Json(document)
 }

@@ -28,6 +28,9 @@ const UUID_PARAMETERS: &[&str] = &["id", "correlation_id", "parent", "event_id"]
 /// Parameters that are `u32` (`format: int32` would cap them at 2^31 - 1).
 const U32_PARAMETERS: &[&str] = &["lane", "min_depth", "max_depth"];
 
+/// Parameters that are `u64` (`format: int64` would cap them at 2^63 - 1).
+const U64_PARAMETERS: &[&str] = &["after", "Last-Event-ID"];
+
 /// Adds what the shared layers answer to every operation.
 pub(crate) struct LayerResponses;
 
@@ -117,6 +120,9 @@ fn complete(path: &str, is_post: bool, operation: &mut Operation) {
         }
         if U32_PARAMETERS.contains(&parameter.name.as_str()) {
             parameter.schema = Some(RefOr::T(Schema::Object(crate::api_schemas::u32_schema())));
+        }
+        if U64_PARAMETERS.contains(&parameter.name.as_str()) {
+            parameter.schema = Some(RefOr::T(Schema::Object(crate::api_schemas::u64_schema())));
         }
     }
 }

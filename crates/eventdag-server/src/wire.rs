@@ -71,14 +71,14 @@ impl NewEventBody {
     /// the same for library and HTTP callers.
     ///
     /// # Errors
-    /// [`ApiError::BadRequest`] for a position on another lane than `lane`.
+    /// [`ApiError::BadRequest`] for a `lane` beside a `position`.
     pub fn into_draft(self, tenant_id: TenantId) -> Result<NewEvent<Value>, ApiError> {
         let placement = match (self.position, self.lane) {
-            (Some(position), Some(lane)) if position.lane != lane => {
+            (Some(position), Some(lane)) => {
                 return Err(ApiError::bad_request(
                     "lane",
                     format!(
-                        "lane {lane} differs from position.lane {}; give one or make them equal",
+                        "lane {lane} given with a position (on lane {}); give one: position names the lane",
                         position.lane
                     ),
                 ));

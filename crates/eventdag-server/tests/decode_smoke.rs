@@ -7,7 +7,7 @@
 use eventdag_server::fuzzing::{decode_request, Accepted};
 
 const SEEDS: &[&str] = &[
-    r#"{"payload": {"a": [1, 2, {"b": null}]}, "parents": ["0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f60"], "lane": 2, "kind": 16385, "flags": ["REQUIRES_ACK", "CRITICAL"], "correlation_id": "0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f61", "id": "0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f62", "position": {"depth": 1, "lane": 2, "sequence": 0}}"#,
+    r#"{"payload": {"a": [1, 2, {"b": null}]}, "parents": ["0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f60"], "kind": 16385, "flags": ["REQUIRES_ACK", "CRITICAL"], "correlation_id": "0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f61", "id": "0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f62", "position": {"depth": 1, "lane": 2, "sequence": 0}}"#,
     r#"[{"payload": 1}, {"payload": 2, "kind": 65535, "flags": 15}]"#,
     r#"{"type": "error_propagation", "source_event_id": "0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f60", "error_code": 4294967295, "message": "é\u0000"}"#,
     "limit=10&kind=7&min_depth=0&max_depth=4294967295\0{\"type\":\"cancel\",\"correlation_id\":\"0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f60\",\"reason\":\"r\"}",

@@ -308,14 +308,20 @@ async fn query_errors_say_what_is_accepted_and_huge_limits_are_capped() {
 }
 
 /// A backpressure `until` beyond the horizon (here `u64::MAX`, 585,000
-/// years) is refused, naming `until` and the latest accepted value.
+/// years) is lowered to now + `max_backpressure`, and the answer shows
+/// the `until` stored; the chain is held for at most the horizon.
 #[tokio::test]
-async fn backpressure_beyond_the_horizon_is_refused() {
-    let api = Api::new(store(), test_config());
+async fn backpressure_beyond_the_horizon_is_lowered_to_it() {
+    let config = ServerConfig {
+        max_backpressure: std::time::Duration::from_secs(60),
+        ..test_config()
+    };
+    let api = Api::new(store(), config);
     let created = api
         .call(Method::POST, "/v1/events", Some(r#"{"payload": 1}"#))
         .await;
     let id = created.json["id"].as_str().unwrap().to_owned();
+    let before = eventdag::now_micros();
     let body = format!(r#"{{"type": "backpressure", "until": {}}}"#, u64::MAX);
     let reply = api
         .call(
@@ -324,22 +330,29 @@ async fn backpressure_beyond_the_horizon_is_refused() {
             Some(&body),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let until = reply.json["signal"]["until"].as_u64().unwrap();
     assert!(
-        reply.message().contains("until") && reply.message().contains("at most"),
-        "{}",
-        reply.message()
+        until >= before + 60_000_000 && until <= eventdag::now_micros() + 60_000_000,
+        "{until}"
     );
-    let soon = eventdag::now_micros() + 1_000_000;
-    let body = format!(r#"{{"type": "backpressure", "until": {soon}}}"#);
-    let reply = api
+    let held = api
         .call(
             Method::POST,
-            &format!("/v1/events/{id}/signals"),
-            Some(&body),
+            "/v1/events",
+            Some(&format!(r#"{{"payload": 2, "parents": ["{id}"]}}"#)),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = held.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        retry_after <= 60,
+        "held at most the horizon: {retry_after} s"
+    );
 }
 
 /// A client that writes its whole (too large) body before it reads, as

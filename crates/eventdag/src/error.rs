@@ -178,10 +178,11 @@ impl ErrorEffect {
             Self::NotFound { .. } | Self::ParentNotFound { .. } | Self::TenantMismatch { .. } => {
                 "not_found"
             }
-            Self::InvalidDepth { .. } | Self::InvalidInput { .. } => "invalid_input",
-            Self::SequenceConflict { .. } | Self::IdConflict { .. } | Self::Incomplete { .. } => {
-                "conflict"
-            }
+            Self::InvalidInput { .. } => "invalid_input",
+            Self::InvalidDepth { .. }
+            | Self::SequenceConflict { .. }
+            | Self::IdConflict { .. }
+            | Self::Incomplete { .. } => "conflict",
             Self::ChainCancelled { .. } => "cancelled",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::RetryLater { .. } => "backpressure",

@@ -33,9 +33,9 @@ pub(crate) async fn send<S: ServerStore>(
     JsonBody(body): JsonBody<SignalBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let from = parse_id("id", &id)?;
-    let signal = body.into_signal()?;
-    if let UpstreamSignal::Backpressure { until } = &signal {
-        check_horizon(*until, state.config().max_backpressure)?;
+    let mut signal = body.into_signal()?;
+    if let UpstreamSignal::Backpressure { until } = &mut signal {
+        *until = within_horizon(*until, state.config().max_backpressure);
     }
     state.signal(caller.tenant_id, from, signal.clone()).await?;
     Ok((
@@ -67,19 +67,11 @@ pub(crate) async fn list<S: ServerStore>(
     Ok(Json(state.signals_of(caller.tenant_id, id, limit).await?))
 }
 
-/// Refuses a backpressure `until` beyond now + `horizon`: a chain held for
-/// longer is a mistake (a µs value sent as ns, `u64::MAX`), not a request.
-fn check_horizon(until: u64, horizon: std::time::Duration) -> Result<(), ApiError> {
-    let now = eventdag::now_micros();
-    let latest = now.saturating_add(u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX));
-    if until > latest {
-        return Err(ApiError::bad_request(
-            "until",
-            format!(
-                "{until} µs since the epoch is more than {} from now ({now}); accepted: at most {latest} (the server's max_backpressure)",
-                humantime_serde::re::humantime::format_duration(horizon)
-            ),
-        ));
-    }
-    Ok(())
+/// A backpressure `until` no later than now + `horizon`: a later one (a
+/// µs value sent as ns, `u64::MAX`) is lowered to it, as a `limit` above
+/// the maximum is capped; the answer shows the `until` stored.
+fn within_horizon(until: u64, horizon: std::time::Duration) -> u64 {
+    let latest = eventdag::now_micros()
+        .saturating_add(u64::try_from(horizon.as_micros()).unwrap_or(u64::MAX));
+    until.min(latest)
 }

@@ -256,12 +256,15 @@ pub async fn explicit_position_conflict_and_cancelled_chain<S: ServerStore>(stor
             &json!({"payload": 1, "parents": [id_of(&root)], "position": {"depth": 5, "lane": 0, "sequence": 1}}),
         )
         .await;
+    // The depth disagrees with the stored parent's: a conflict with the
+    // stored graph, like a taken sequence.
     assert_eq!(
         wrong_depth.status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::CONFLICT,
         "{}",
         wrong_depth.text
     );
+    assert_eq!(wrong_depth.code(), "conflict");
 
     let cancel = api
         .post(

@@ -216,7 +216,11 @@ pub async fn bad_paths_and_queries_are_400_naming_the_parameter<S: ServerStore>(
     // cannot say "min_depth <= max_depth", so a schema-valid request is
     // not refused for it).
     let empty = api
-        .call(Method::GET, "/v1/events?kind=1&min_depth=5&max_depth=2", None)
+        .call(
+            Method::GET,
+            "/v1/events?kind=1&min_depth=5&max_depth=2",
+            None,
+        )
         .await;
     assert_eq!(empty.status, StatusCode::OK, "{}", empty.text);
     assert_eq!(empty.json, serde_json::json!([]));
