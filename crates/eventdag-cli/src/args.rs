@@ -231,6 +231,23 @@ pub(crate) struct BenchArgs {
     /// fraction such as 0.01 runs a smaller one (a smoke run).
     #[arg(long, default_value = "1", value_parser = Scale::parse)]
     pub(crate) scale: Scale,
+    /// Run one fixed workload against EventDag (embedded, over HTTP, on
+    /// PostgreSQL) and the systems users would pick instead: NATS
+    /// JetStream, PostgreSQL and SQLite written directly. The bench starts
+    /// and removes its own stores; `--store` and `--data` are not used.
+    #[arg(long)]
+    pub(crate) peers: bool,
+    /// With --peers: the PostgreSQL server (a user with CREATEDB) on which
+    /// a scratch database `eventdag_peers_<pid>` is created and dropped.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub(crate) postgres_url: String,
+    /// With --peers: the machine's NATS server with JetStream enabled.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub(crate) nats_url: String,
+    /// With --peers: the `nats-server` binary started privately with
+    /// `sync_interval: always` (needs nats-server 2.10 or later).
+    #[arg(long, default_value = "/usr/sbin/nats-server")]
+    pub(crate) nats_server: PathBuf,
 }
 
 /// How much of a fixed workload to run: a positive, finite factor on
