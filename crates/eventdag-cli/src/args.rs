@@ -218,11 +218,65 @@ pub(crate) struct ImportArgs {
 }
 
 /// `bench` options.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct BenchArgs {
-    /// Scale of the workload: 1 is the documented fixed workload.
-    #[arg(long, default_value_t = 1)]
-    pub(crate) scale: u32,
+    /// Scale of the workload: 1 is the documented fixed workload; a
+    /// fraction such as 0.01 runs a smaller one (a smoke run).
+    #[arg(long, default_value = "1", value_parser = Scale::parse)]
+    pub(crate) scale: Scale,
+    /// Run one fixed workload against EventDag (embedded, over HTTP, on
+    /// PostgreSQL) and the systems users would pick instead: NATS
+    /// JetStream, PostgreSQL and SQLite written directly. The bench starts
+    /// and removes its own stores; `--store` and `--data` are not used.
+    #[arg(long)]
+    pub(crate) peers: bool,
+    /// With --peers: the PostgreSQL server (a user with CREATEDB) on which
+    /// a scratch database `eventdag_peers_<pid>` is created and dropped.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub(crate) postgres_url: String,
+    /// With --peers: the machine's NATS server with JetStream enabled.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub(crate) nats_url: String,
+    /// With --peers: the `nats-server` binary started privately with
+    /// `sync_interval: always` (needs nats-server 2.10 or later).
+    #[arg(long, default_value = "/usr/sbin/nats-server")]
+    pub(crate) nats_server: PathBuf,
+}
+
+/// How much of a fixed workload to run: a positive, finite factor on
+/// every operation count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Scale(f64);
+
+impl Scale {
+    /// Parses a positive decimal such as `1`, `4` or `0.01`.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        match text.parse::<f64>() {
+            Ok(value) if value.is_finite() && value > 0.0 => Ok(Self(value)),
+            _ => Err(format!(
+                "scale {text:?} is not a positive number (e.g. 1, 4 or 0.01)"
+            )),
+        }
+    }
+
+    /// The factor itself.
+    pub(crate) fn factor(self) -> f64 {
+        self.0
+    }
+
+    /// `base` operations at this scale, rounded, and at least one so that
+    /// every row of a table is measured.
+    pub(crate) fn ops(self, base: usize) -> usize {
+        // Operation counts stay far below 2^52, where f64 is exact, and the
+        // result is positive and finite by construction of `Scale`.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let scaled = (base as f64 * self.0).round() as usize;
+        scaled.max(1)
+    }
 }
 
 /// Parses a kind: decimal or `0x` hex, 0-65535.
@@ -300,4 +354,21 @@ pub(crate) struct ServeArgs {
     /// before the store is opened, since they may name the store).
     #[arg(skip)]
     pub(crate) settings: Option<crate::commands::ServeSettings>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scale;
+
+    #[test]
+    fn scale_counts_round_and_never_reach_zero() {
+        let one = Scale::parse("1").unwrap();
+        assert_eq!(one.ops(500), 500);
+        assert_eq!(Scale::parse("4").unwrap().ops(500), 2000);
+        assert_eq!(Scale::parse("0.01").unwrap().ops(500), 5);
+        assert_eq!(Scale::parse("0.0001").unwrap().ops(500), 1);
+        for refused in ["0", "-1", "NaN", "inf", "x"] {
+            assert!(Scale::parse(refused).is_err(), "{refused}");
+        }
+    }
 }

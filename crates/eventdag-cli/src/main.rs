@@ -83,9 +83,19 @@ fn with_serve_settings(mut cli: Cli, store_named: bool) -> anyhow::Result<Option
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let spec = StoreSpec::from_args(&cli.store)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // `bench --peers` creates and removes its own stores: opening the
+    // named one (by default creating ./eventdag-data) would be a side
+    // effect nobody asked for.
+    if let Command::Bench(args) = &cli.command {
+        if args.peers {
+            commands::run_peers(args, &mut out).await?;
+            out.flush()?;
+            return Ok(());
+        }
+    }
+    let spec = StoreSpec::from_args(&cli.store)?;
     match spec {
         StoreSpec::Memory => {
             let store = Arc::new(MemoryDag::<Value>::new());

@@ -3,7 +3,8 @@
 //!
 //! Workload (scale 1): 500 single durable appends; 20 batches of 1,000
 //! events with 256-byte payloads; 100,000 reads by id; 200 ancestors walks
-//! of depth 1,000; 200 correlation chains of 1,000 events.
+//! of depth 1,000; 200 correlation chains of 1,000 events. `--scale`
+//! multiplies every count (at least one of each).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -103,14 +104,16 @@ pub(crate) async fn run_bench<S: CliStore>(
     args: BenchArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let scale = usize::try_from(args.scale.max(1))?;
+    let scale = args.scale;
+    let (singles, batches, reads) = (scale.ops(500), scale.ops(20), scale.ops(100_000));
+    let (walks, chains) = (scale.ops(200), scale.ops(200));
     let tenant = Uuid::now_v7();
     let payload = json!({ "data": "x".repeat(244) });
     let mut rows = Vec::new();
 
     let single_lane = 1u32;
     rows.push(
-        measure("append single durable", 500 * scale, 1, |index| {
+        measure("append single durable", singles, 1, |index| {
             let sequence = u32::try_from(index).unwrap_or(u32::MAX);
             let new = event(
                 tenant,
@@ -132,7 +135,7 @@ pub(crate) async fn run_bench<S: CliStore>(
 
     let batch_lane = 2u32;
     rows.push(
-        measure("append batch (1,000/commit)", 20 * scale, 1000, |index| {
+        measure("append batch (1,000/commit)", batches, 1000, |index| {
             let base = u32::try_from(index * 1000).unwrap_or(u32::MAX);
             let batch: Vec<_> = (0..1000u32)
                 .map(|i| {
@@ -176,7 +179,7 @@ pub(crate) async fn run_bench<S: CliStore>(
     let root = ids[0];
 
     rows.push(
-        measure("read by id", 100_000 * scale, 1, |index| {
+        measure("read by id", reads, 1, |index| {
             let id = ids[index % ids.len()];
             async move {
                 store
@@ -190,7 +193,7 @@ pub(crate) async fn run_bench<S: CliStore>(
         .await?,
     );
     rows.push(
-        measure("ancestors depth 1,000", 200 * scale, 1000, |_| async move {
+        measure("ancestors depth 1,000", walks, 1000, |_| async move {
             let walked = store.walk_ancestors(tip, 1000).await.into_result()?;
             anyhow::ensure!(
                 walked.len() == 1000,
@@ -202,19 +205,14 @@ pub(crate) async fn run_bench<S: CliStore>(
         .await?,
     );
     rows.push(
-        measure(
-            "correlation chain 1,000",
-            200 * scale,
-            1000,
-            |_| async move {
-                let chain = store
-                    .find_correlation_chain(tenant, root)
-                    .await
-                    .into_result()?;
-                anyhow::ensure!(chain.len() == 1000, "chain returned {} events", chain.len());
-                Ok(())
-            },
-        )
+        measure("correlation chain 1,000", chains, 1000, |_| async move {
+            let chain = store
+                .find_correlation_chain(tenant, root)
+                .await
+                .into_result()?;
+            anyhow::ensure!(chain.len() == 1000, "chain returned {} events", chain.len());
+            Ok(())
+        })
         .await?,
     );
 

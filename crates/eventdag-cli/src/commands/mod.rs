@@ -4,6 +4,7 @@ mod append;
 mod bench;
 mod export;
 mod import;
+mod peers;
 mod query;
 mod serve;
 pub(crate) mod serve_config;
@@ -15,6 +16,7 @@ use std::io::Write;
 use crate::args::Command;
 
 pub(crate) use bench::run_bench;
+pub(crate) use peers::run_peers;
 pub(crate) use serve_config::ServeSettings;
 
 /// What every command needs of a store: what the server needs.
@@ -45,6 +47,9 @@ pub(crate) async fn run<S: CliStore>(
         Command::Verify(args) => verify::run(store, args, out).await,
         Command::Export(args) => export::run(store, args, out).await,
         Command::Import(args) => import::run(store, args, out).await,
+        // `main` runs `--peers` before opening any store; this arm keeps
+        // the flag meaning the same if a caller comes here with it.
+        Command::Bench(args) if args.peers => run_peers(&args, out).await,
         Command::Bench(args) => run_bench(store, args, out).await,
         Command::Serve(args) => {
             let settings = match args.settings {
