@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod embedded;
 mod output;
 mod store_spec;
 
@@ -14,7 +15,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use eventdag::MemoryDag;
-use eventdag_lmdb::LmdbDag;
 use eventdag_postgres::PgDag;
 use eventdag_tiered::TieredDag;
 use serde_json::Value;
@@ -44,9 +44,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
         StoreSpec::Lmdb(path) => {
-            let store = Arc::new(LmdbDag::<Value>::open(&path).with_context(|| {
-                format!("cannot open the embedded store in {}", path.display())
-            })?);
+            let store = Arc::new(embedded::open(&path, embedded::Access::of(&cli.command))?);
             if let Command::Verify(args) = &cli.command {
                 if args.id.is_none() && args.chain.is_none() {
                     let report = store.check_consistency().await.into_result()?;

@@ -38,6 +38,7 @@ mod error;
 mod event_dag;
 mod fail;
 mod keys;
+mod layout;
 mod options;
 mod raw;
 mod read;

@@ -39,8 +39,8 @@ impl std::fmt::Debug for RawStore {
 
 impl RawStore {
     /// Opens (creating if needed) the environment in directory `path` with
-    /// `options` (map size, reader slots, sync mode; the other fields are
-    /// ignored) and the tables named in `tables`.
+    /// `options` (map size, reader slots, sync mode; the other fields,
+    /// read-only included, are ignored) and the tables named in `tables`.
     ///
     /// # Errors
     /// As [`crate::LmdbDag::open`]: [`LmdbError::Locked`] when another
@@ -53,9 +53,10 @@ impl RawStore {
     ) -> Result<Self, LmdbError> {
         let path = path.as_ref();
         let lock = lock_dir(path)?;
+        let options = &options.read_only(false);
         let heed_error = |error| LmdbError::from_heed(path.to_path_buf(), error);
         let max_dbs = u32::try_from(tables.len()).unwrap_or(u32::MAX);
-        let env = open_env(path, options, max_dbs).map_err(heed_error)?;
+        let env = open_env(path, options, max_dbs)?;
         env.clear_stale_readers().map_err(heed_error)?;
         let mut txn = env.write_txn().map_err(heed_error)?;
         let mut dbs = Vec::with_capacity(tables.len());
