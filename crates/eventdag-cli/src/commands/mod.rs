@@ -4,6 +4,7 @@ mod append;
 mod bench;
 mod export;
 mod import;
+mod import_check;
 mod query;
 mod serve;
 mod tenants;
