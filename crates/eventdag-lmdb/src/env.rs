@@ -1,5 +1,6 @@
 //! Opening the LMDB environment and growing its map: the crate's only
-//! `unsafe` code, each call with the conditions that make it sound.
+//! `unsafe` code, each call with the conditions that make it sound
+//! (`file_check` makes sure a data file is fit to be mapped first).
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use heed::{Env, EnvFlags, EnvOpenOptions, WithoutTls};
 use rustix::fs::{flock, FlockOperation};
 
 use crate::error::LmdbError;
-use crate::layout;
+use crate::layout::{self, DATA_FILE};
 use crate::options::{LmdbOptions, SyncMode};
 use crate::schema::{Dbs, DATABASES, FORMAT_VERSION};
 
@@ -97,7 +98,9 @@ pub(crate) fn lock_dir(path: &Path) -> Result<File, LmdbError> {
 }
 
 /// Opens the environment in `path` with room for `max_dbs` named
-/// databases. The caller holds
+/// databases, after checking that its data file is what its meta pages
+/// say ([`crate::file_check::before_open`]: a truncated or overwritten file
+/// would otherwise crash the process on first access). The caller holds
 /// the directory's `eventdag.lock` (see [`lock_dir`]) for the lifetime of
 /// the environment, unless it is read-only.
 #[allow(unsafe_code)]
@@ -106,6 +109,7 @@ pub(crate) fn open_env(
     options: &LmdbOptions,
     max_dbs: u32,
 ) -> Result<Env<WithoutTls>, LmdbError> {
+    crate::file_check::before_open(&path.join(DATA_FILE))?;
     let mut builder = EnvOpenOptions::new().read_txn_without_tls();
     // Read-only: the largest map the writer may grow to, so that its
     // growth never leaves this mapping short (it is address space only).
@@ -140,7 +144,8 @@ pub(crate) fn open_env(
     // writer keep every page it reads; LMDB's own lock file coordinates
     // LMDB tools; NO_LOCK is never set; and the documentation requires a
     // local file system. heed itself refuses a second open of the same
-    // path in this process.
+    // path in this process. The check above made sure that the pages
+    // opening reads lie inside the file and are the pages they should be.
     unsafe { builder.open(path) }.map_err(|error| LmdbError::from_heed(path.to_path_buf(), error))
 }
 

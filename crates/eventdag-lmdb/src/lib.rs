@@ -37,6 +37,7 @@ mod env;
 mod error;
 mod event_dag;
 mod fail;
+mod file_check;
 mod keys;
 mod layout;
 mod options;
