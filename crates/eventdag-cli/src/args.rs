@@ -84,7 +84,8 @@ pub(crate) enum Command {
         /// Without it, the event's signals are listed.
         signal: Option<String>,
     },
-    /// Verify stored hashes (and, on the embedded store, every index).
+    /// Verify stored hashes (and, on the embedded store, every page of the
+    /// data file and every index).
     Verify(VerifyArgs),
     /// Write a tenant's events in commit order.
     Export(ExportArgs),
