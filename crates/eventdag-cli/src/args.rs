@@ -84,7 +84,8 @@ pub(crate) enum Command {
         /// Without it, the event's signals are listed.
         signal: Option<String>,
     },
-    /// Verify stored hashes (and, on the embedded store, every index).
+    /// Verify stored hashes (and, on the embedded store, every page of the
+    /// data file and every index).
     Verify(VerifyArgs),
     /// Write a tenant's events in commit order.
     Export(ExportArgs),
@@ -207,7 +208,10 @@ pub(crate) struct ExportArgs {
     pub(crate) out: Option<PathBuf>,
 }
 
-/// `import` options.
+/// `import` options. Every line's `hash` is checked against its content
+/// and its parents' hashes before anything is stored; a file with a line
+/// that does not match is refused whole. Prints
+/// `{"imported": N, "already_present": M, "refused": K}`.
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
     /// The JSON-lines file (`-` for standard input).
@@ -215,6 +219,12 @@ pub(crate) struct ImportArgs {
     /// Events per transaction.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub(crate) batch: u64,
+    /// DANGEROUS: skip the hash check and seal every event again with a
+    /// fresh hash. Edited or forged lines then import as if they were
+    /// original, and `verify` will pass on them. Only for data you changed
+    /// on purpose, or lines written by hand without a hash.
+    #[arg(long)]
+    pub(crate) rehash: bool,
 }
 
 /// `bench` options.

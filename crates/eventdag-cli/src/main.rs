@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod embedded;
 mod output;
 mod store_spec;
 
@@ -15,7 +16,6 @@ use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use eventdag::MemoryDag;
-use eventdag_lmdb::LmdbDag;
 use eventdag_postgres::PgDag;
 use eventdag_tiered::TieredDag;
 use serde_json::Value;
@@ -102,9 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
         StoreSpec::Lmdb(path) => {
-            let store = Arc::new(LmdbDag::<Value>::open(&path).with_context(|| {
-                format!("cannot open the embedded store in {}", path.display())
-            })?);
+            let store = Arc::new(embedded::open(&path, embedded::Access::of(&cli.command))?);
             if let Command::Verify(args) = &cli.command {
                 if args.id.is_none() && args.chain.is_none() {
                     let report = store.check_consistency().await.into_result()?;

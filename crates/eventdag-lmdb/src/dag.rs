@@ -48,15 +48,28 @@ impl<P> LmdbDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// Opens (creating if needed) the store in directory `path` with the
-    /// default [`LmdbOptions`]: durable commits, a 1 GiB map that grows by
-    /// itself, 1,024 reader slots, 1 MiB payloads.
+    /// Opens the store in directory `path` with the default
+    /// [`LmdbOptions`]: durable commits, a 1 GiB map that grows by itself,
+    /// 1,024 reader slots, 1 MiB payloads. A directory that does not exist
+    /// yet or is empty gets a new store; one that holds other files and no
+    /// store is refused.
     ///
     /// # Errors
-    /// [`LmdbError`]: the directory is unusable, locked by another process,
-    /// of an incompatible format, or LMDB failed.
+    /// [`LmdbError`]: the directory is unusable or somebody else's, locked
+    /// by another process, of an incompatible format, or LMDB failed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, LmdbError> {
         Self::open_with(path, LmdbOptions::default())
+    }
+
+    /// Opens the existing store in `path` for reading only
+    /// ([`LmdbOptions::read_only`]): beside a process that has it open for
+    /// writing, creating nothing; writes through it fail.
+    ///
+    /// # Errors
+    /// As [`LmdbDag::open`]; [`LmdbError::NotAStore`] when `path` holds no
+    /// store.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, LmdbError> {
+        Self::open_with(path, LmdbOptions::default().read_only(true))
     }
 
     /// Opens the store in `path` with `options`.
@@ -78,7 +91,11 @@ where
             path: path.to_path_buf(),
             _lock: opened.lock,
         });
-        let writer = Writer::start(Arc::clone(&shared)).map_err(LmdbError::WriterThread)?;
+        let writer = if options.read_only {
+            Writer::refusing()
+        } else {
+            Writer::start(Arc::clone(&shared)).map_err(LmdbError::WriterThread)?
+        };
         Ok(Self {
             writer: Arc::new(writer),
             shared,

@@ -6,19 +6,53 @@ use std::path::PathBuf;
 use eventdag::ErrorEffect;
 use heed::MdbError;
 
+/// How to recover a store whose data file is damaged.
+const RESTORE: &str = "restore the store from a backup (copy the backup's directory back, or `eventdag export` a copy of the backup and `eventdag import` it into an empty directory), then run `eventdag verify`";
+
 /// Why a store could not be opened. Each variant says what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LmdbError {
     /// The directory could not be created or read. Check that the path is
     /// a writable directory on a local file system (not NFS).
-    #[error("cannot use {path} as an EventDag data directory: {source}")]
+    #[error("cannot use {path} as an EventDag data directory")]
     Io {
         /// The data directory.
         path: PathBuf,
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+    /// The path exists and is not a directory. Give the path of a
+    /// directory (a new one, or one that holds a store).
+    #[error("{path} is not a directory; an EventDag store is a directory holding {data}", data = crate::layout::DATA_FILE)]
+    NotADirectory {
+        /// The path given as the data directory.
+        path: PathBuf,
+    },
+    /// There is no store at the path and none may be created there: the
+    /// store was opened read-only or with `LmdbOptions::create(false)`, or
+    /// the directory holds files of something else (a store is only
+    /// created in a new or empty directory). Check the path.
+    #[error("{path} is not an EventDag store: {found}")]
+    NotAStore {
+        /// The data directory.
+        path: PathBuf,
+        /// What is there instead.
+        found: String,
+    },
+    /// The data file contradicts its own header (it is shorter than the
+    /// header says, or a page the header points to is not the page it
+    /// should be): it was truncated or overwritten. Nothing was mapped.
+    /// Restore the store from a backup.
+    #[error("{file} is damaged: expected {expected}, found {found}; {RESTORE}")]
+    Damaged {
+        /// The data file.
+        file: PathBuf,
+        /// What the file's header promises.
+        expected: String,
+        /// What the file holds instead.
+        found: String,
     },
     /// Another process (or another `LmdbDag` in this process) has the
     /// directory open. Stop it, or use another directory.
@@ -42,7 +76,7 @@ pub enum LmdbError {
     },
     /// LMDB reported that the data file is corrupt. Restore the directory
     /// from a backup.
-    #[error("{path} is corrupt ({message}); restore it from a backup")]
+    #[error("{path} is corrupt ({message}); {RESTORE}")]
     Corrupted {
         /// The data directory.
         path: PathBuf,
@@ -64,7 +98,7 @@ pub enum LmdbError {
         message: String,
     },
     /// The writer thread could not be started (the OS refused a thread).
-    #[error("cannot start the writer thread: {0}")]
+    #[error("cannot start the writer thread")]
     WriterThread(#[source] std::io::Error),
 }
 

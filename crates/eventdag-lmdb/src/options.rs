@@ -48,6 +48,8 @@ pub struct LmdbOptions {
     pub(crate) sync_mode: SyncMode,
     pub(crate) limits: AppendLimits,
     pub(crate) group_commit: usize,
+    pub(crate) read_only: bool,
+    pub(crate) create: bool,
 }
 
 impl Default for LmdbOptions {
@@ -59,6 +61,8 @@ impl Default for LmdbOptions {
             sync_mode: SyncMode::Durable,
             limits: AppendLimits::default(),
             group_commit: DEFAULT_GROUP_COMMIT,
+            read_only: false,
+            create: true,
         }
     }
 }
@@ -115,6 +119,31 @@ impl LmdbOptions {
         self
     }
 
+    /// Opens the store for reading only (default `false`): beside the
+    /// process that has it open for writing (a running server, say), since
+    /// it takes no directory lock; never creates a file of the store (LMDB
+    /// adds its reader table, `lock.mdb`, if it is missing); refuses a
+    /// directory without a store ([`LmdbError::NotAStore`]). Every write
+    /// through it fails with an operational error that says so. The map is
+    /// sized to [`LmdbOptions::max_map_size`] (address space only), so the
+    /// writer growing the file never invalidates it.
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Whether opening may create a new store (default `true`), in a
+    /// directory that does not exist yet or is empty. A directory that
+    /// holds other files and no store is refused either way
+    /// ([`LmdbError::NotAStore`]); so is any directory without a store
+    /// when this is `false` or the store is opened read-only.
+    #[must_use]
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+
     /// The initial map size.
     #[must_use]
     pub fn get_map_size(&self) -> usize {
@@ -127,8 +156,20 @@ impl LmdbOptions {
         self.sync_mode
     }
 
-    /// Opens (creating if needed) the store in directory `path` with these
-    /// options.
+    /// Whether the store is opened for reading only.
+    #[must_use]
+    pub fn get_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Whether opening may create a new store.
+    #[must_use]
+    pub fn get_create(&self) -> bool {
+        self.create
+    }
+
+    /// Opens the store in directory `path` with these options (creating
+    /// it in a new or empty directory, unless told not to).
     ///
     /// # Errors
     /// See [`LmdbError`].

@@ -12,8 +12,12 @@ use heed::{Env, RoTxn, RwTxn, WithoutTls};
 
 use crate::env::{lock_dir, open_env};
 use crate::error::LmdbError;
+use crate::layout::DATA_FILE;
 use crate::options::LmdbOptions;
 use crate::schema::Db;
+
+/// Read transactions begun before one finds its snapshot's meta page.
+const SNAPSHOT_ATTEMPTS: usize = 10;
 
 /// A key and its value, copied out of the map.
 pub type RawEntry = (Vec<u8>, Vec<u8>);
@@ -39,8 +43,8 @@ impl std::fmt::Debug for RawStore {
 
 impl RawStore {
     /// Opens (creating if needed) the environment in directory `path` with
-    /// `options` (map size, reader slots, sync mode; the other fields are
-    /// ignored) and the tables named in `tables`.
+    /// `options` (map size, reader slots, sync mode; the other fields,
+    /// read-only included, are ignored) and the tables named in `tables`.
     ///
     /// # Errors
     /// As [`crate::LmdbDag::open`]: [`LmdbError::Locked`] when another
@@ -53,9 +57,10 @@ impl RawStore {
     ) -> Result<Self, LmdbError> {
         let path = path.as_ref();
         let lock = lock_dir(path)?;
+        let options = &options.read_only(false);
         let heed_error = |error| LmdbError::from_heed(path.to_path_buf(), error);
         let max_dbs = u32::try_from(tables.len()).unwrap_or(u32::MAX);
-        let env = open_env(path, options, max_dbs).map_err(heed_error)?;
+        let env = open_env(path, options, max_dbs)?;
         env.clear_stale_readers().map_err(heed_error)?;
         let mut txn = env.write_txn().map_err(heed_error)?;
         let mut dbs = Vec::with_capacity(tables.len());
@@ -92,6 +97,33 @@ impl RawStore {
                 path: self.path.clone(),
                 message: format!("no table {table} (the store has {})", self.tables.len()),
             })
+    }
+
+    /// Reads every page of the current snapshot from the data file (not
+    /// through the map) and checks that it is an intact LMDB page, so that
+    /// a store whose file was damaged at rest can be thrown away before a
+    /// read follows a damaged page (opening checks only what opening
+    /// touches). Linear in the file's size.
+    ///
+    /// # Errors
+    /// [`LmdbError::Damaged`] naming the file and what it holds.
+    pub fn check_pages(&self) -> Result<(), LmdbError> {
+        let file = self.path.join(DATA_FILE);
+        for _ in 0..SNAPSHOT_ATTEMPTS {
+            let txn = self.env.read_txn().map_err(|error| self.error(error))?;
+            let txnid = u64::try_from(txn.id()).unwrap_or(u64::MAX);
+            // Holding `txn` keeps the snapshot's pages from being reused;
+            // `false`: two commits overwrote its meta page, take a new one.
+            if crate::file_check::every_page(&file, txnid)? {
+                return Ok(());
+            }
+        }
+        Err(LmdbError::Lmdb {
+            path: self.path.clone(),
+            message:
+                "writers committed faster than the pages of a snapshot could be checked; retry"
+                    .into(),
+        })
     }
 
     /// Runs `read` in one read transaction (a consistent snapshot; many

@@ -1,7 +1,7 @@
 //! The named LMDB databases of a store and the format marker.
 
 use heed::types::Bytes;
-use heed::{Database, Env, RwTxn, WithoutTls};
+use heed::{Database, Env, RoTxn, RwTxn, WithoutTls};
 
 /// The on-disk format this release reads and writes. Bump it whenever a
 /// key or value layout changes; a store of another format is refused on
@@ -56,11 +56,26 @@ pub(crate) struct Dbs {
 /// How many named databases a store has (for `max_dbs`).
 pub(crate) const DATABASES: u32 = 17;
 
+/// The format found in a store this release cannot use.
+pub(crate) type Refused = String;
+
+/// Reads the format marker: `Ok` when it is this release's.
+fn check_marker(meta: Db, txn: &RoTxn<'_>) -> heed::Result<Result<(), Refused>> {
+    let found = meta.get(txn, FORMAT_KEY)?;
+    if found == Some(&FORMAT_VERSION.to_be_bytes()[..]) {
+        return Ok(Ok(()));
+    }
+    Ok(Err(match found.and_then(|b| <[u8; 4]>::try_from(b).ok()) {
+        Some(bytes) => u32::from_be_bytes(bytes).to_string(),
+        None => "unknown (unreadable format marker)".into(),
+    }))
+}
+
 impl Dbs {
     /// Opens or creates every database and checks the format marker
     /// (writing it into an empty store). The inner `Err` names the format
     /// found when it is not this release's.
-    pub(crate) fn create(env: &Env<WithoutTls>) -> heed::Result<Result<Self, String>> {
+    pub(crate) fn create(env: &Env<WithoutTls>) -> heed::Result<Result<Self, Refused>> {
         let mut txn = env.write_txn()?;
         let existing = env.open_database::<Bytes, Bytes>(&txn, Some("meta"))?;
         let create =
@@ -85,36 +100,65 @@ impl Dbs {
                 meta
             }
         };
-        let found = meta.get(&txn, FORMAT_KEY)?.map(<[u8]>::to_vec);
-        let supported = FORMAT_VERSION.to_be_bytes();
-        if found.as_deref() != Some(&supported[..]) {
+        if let Err(found) = check_marker(meta, &txn)? {
             txn.abort();
-            let found = match found.as_deref().and_then(|b| <[u8; 4]>::try_from(b).ok()) {
-                Some(bytes) => u32::from_be_bytes(bytes).to_string(),
-                None => "unknown (unreadable format marker)".into(),
-            };
             return Ok(Err(found));
         }
-        let dbs = Self {
-            meta,
-            events: create("events", &mut txn)?,
-            children: create("children", &mut txn)?,
-            correlation: create("correlation", &mut txn)?,
-            by_kind: create("by_kind", &mut txn)?,
-            tenant_kind: create("tenant_kind", &mut txn)?,
-            lanes: create("lanes", &mut txn)?,
-            unacked: create("unacked", &mut txn)?,
-            tenant_unacked: create("tenant_unacked", &mut txn)?,
-            chains: create("chains", &mut txn)?,
-            signals: create("signals", &mut txn)?,
-            signal_index: create("signal_index", &mut txn)?,
-            commit_log: create("commit_log", &mut txn)?,
-            counters: create("counters", &mut txn)?,
-            tenants: create("tenants", &mut txn)?,
-            tenant_ids: create("tenant_ids", &mut txn)?,
-            api_keys: create("api_keys", &mut txn)?,
-        };
+        let dbs = Self::named(meta, |name| create(name, &mut txn))?;
         txn.commit()?;
         Ok(Ok(dbs))
+    }
+
+    /// Opens every database of an existing store in a read transaction,
+    /// creating nothing (for a read-only environment). The inner `Err`
+    /// says what is missing or which format was found.
+    pub(crate) fn open_existing(env: &Env<WithoutTls>) -> heed::Result<Result<Self, Refused>> {
+        let txn = env.read_txn()?;
+        let Some(meta) = env.open_database::<Bytes, Bytes>(&txn, Some("meta"))? else {
+            return Ok(Err("unknown (no EventDag format marker)".into()));
+        };
+        if let Err(found) = check_marker(meta, &txn)? {
+            return Ok(Err(found));
+        }
+        let mut missing = None;
+        let dbs = Self::named(meta, |name| {
+            let db = env.open_database::<Bytes, Bytes>(&txn, Some(name))?;
+            if db.is_none() {
+                missing.get_or_insert_with(|| name.to_owned());
+            }
+            // A placeholder never used: the store is refused below.
+            Ok(db.unwrap_or(meta))
+        })?;
+        if let Some(name) = missing {
+            return Ok(Err(format!("unknown (database {name:?} is missing)")));
+        }
+        // Committing a read transaction keeps the databases it opened
+        // usable by later transactions of this environment (LMDB drops
+        // handles opened in a transaction that is aborted).
+        txn.commit()?;
+        Ok(Ok(dbs))
+    }
+
+    /// Every database after `meta`, each from `open(name)`.
+    fn named(meta: Db, mut open: impl FnMut(&str) -> heed::Result<Db>) -> heed::Result<Self> {
+        Ok(Self {
+            meta,
+            events: open("events")?,
+            children: open("children")?,
+            correlation: open("correlation")?,
+            by_kind: open("by_kind")?,
+            tenant_kind: open("tenant_kind")?,
+            lanes: open("lanes")?,
+            unacked: open("unacked")?,
+            tenant_unacked: open("tenant_unacked")?,
+            chains: open("chains")?,
+            signals: open("signals")?,
+            signal_index: open("signal_index")?,
+            commit_log: open("commit_log")?,
+            counters: open("counters")?,
+            tenants: open("tenants")?,
+            tenant_ids: open("tenant_ids")?,
+            api_keys: open("api_keys")?,
+        })
     }
 }

@@ -28,5 +28,6 @@ pub(crate) struct Shared {
     pub(crate) readers: Arc<Semaphore>,
     pub(crate) options: LmdbOptions,
     pub(crate) path: PathBuf,
-    pub(crate) _lock: File,
+    /// The held `eventdag.lock`; none for a read-only store.
+    pub(crate) _lock: Option<File>,
 }

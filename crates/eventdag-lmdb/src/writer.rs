@@ -199,6 +199,9 @@ impl<P> Command<P> {
 pub(crate) struct Writer<P> {
     sender: Option<mpsc::Sender<Command<P>>>,
     thread: Option<JoinHandle<()>>,
+    /// Why there is no thread to send to: it stopped, or the store is
+    /// read-only.
+    refusal: fn() -> ErrorEffect,
 }
 
 impl<P> Drop for Writer<P> {
@@ -218,6 +221,13 @@ fn stopped() -> ErrorEffect {
     )
 }
 
+fn read_only() -> ErrorEffect {
+    ErrorEffect::unavailable(
+        "write",
+        "the store was opened read-only (LmdbOptions::read_only), and writes nothing; write through the process that has it open for writing (e.g. the server's HTTP API), or open it without read_only once that process has stopped",
+    )
+}
+
 impl<P: Send + 'static> Writer<P> {
     /// Starts the writer thread of `shared`.
     pub(crate) fn start(shared: Arc<Shared>) -> std::io::Result<Self> {
@@ -228,14 +238,24 @@ impl<P: Send + 'static> Writer<P> {
         Ok(Self {
             sender: Some(sender),
             thread: Some(thread),
+            refusal: stopped,
         })
+    }
+
+    /// A writer of a read-only store: every write is refused, saying why.
+    pub(crate) fn refusing() -> Self {
+        Self {
+            sender: None,
+            thread: None,
+            refusal: read_only,
+        }
     }
 
     /// Queues an append and waits until it is stored (or refused).
     pub(crate) async fn append(&self, batch: PreparedBatch<P>) -> Effect<Vec<Event<P>>> {
         let (reply, answer) = oneshot::channel();
         let Some(sender) = &self.sender else {
-            return Effect::Err(stopped());
+            return Effect::Err((self.refusal)());
         };
         let command = Command::Append(Box::new(AppendJob::new(batch, reply)));
         if sender.send(command).is_err() {
@@ -252,7 +272,7 @@ impl<P: Send + 'static> Writer<P> {
             outcome: Outcome(None),
         };
         let Some(sender) = &self.sender else {
-            return Effect::Err(stopped());
+            return Effect::Err((self.refusal)());
         };
         if sender.send(command(job)).is_err() {
             return Effect::Err(stopped());

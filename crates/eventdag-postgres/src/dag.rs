@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::append::Outcome;
+use crate::commit::CommitWatch;
 use crate::reads::Walk;
 use crate::PgDag;
 
@@ -27,7 +28,9 @@ where
         } else {
             "append_batch"
         };
-        match self.bounded(operation, self.append_drafts(drafts)).await {
+        let watch = CommitWatch::default();
+        let append = self.append_drafts(operation, &watch, drafts);
+        match self.bounded_write(operation, &watch, append).await {
             Ok(Outcome::Stored(appended)) => Effect::Ok(appended),
             Ok(Outcome::Held(held)) => held.into_effect(),
             Err(error) => Effect::Err(error),

@@ -36,6 +36,7 @@
 
 mod append;
 mod codec;
+mod commit;
 mod dag;
 mod error;
 mod notify;

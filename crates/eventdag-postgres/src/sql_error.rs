@@ -74,6 +74,24 @@ pub(crate) fn storage_error(
         | sqlx::Error::Decode(_)
         | sqlx::Error::ColumnNotFound(_)
         | sqlx::Error::TypeNotFound { .. } => ErrorEffect::corrupt(None, error),
-        other => ErrorEffect::unavailable(operation, other),
+        // The driver's words ("expected to read 5 bytes…") describe the
+        // socket, not the operation: say what failed first.
+        other => ErrorEffect::unavailable(
+            operation,
+            format!("the connection to PostgreSQL failed ({other})"),
+        ),
+    }
+}
+
+/// `error`, for a write that failed before its COMMIT was sent, saying
+/// that nothing of it was written (the transaction is rolled back when it
+/// is dropped).
+pub(crate) fn nothing_written(error: ErrorEffect) -> ErrorEffect {
+    match error {
+        ErrorEffect::StorageUnavailable { operation, message } => ErrorEffect::StorageUnavailable {
+            message: format!("{message}; nothing of this {operation} was written"),
+            operation,
+        },
+        other => other,
     }
 }

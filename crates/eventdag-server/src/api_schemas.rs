@@ -54,7 +54,7 @@ pub(crate) struct ErrorDoc {
 pub(crate) struct ErrorDetailDoc {
     /// Stable code: invalid_input, unauthorized, not_found, conflict,
     /// cancelled, payload_too_large, backpressure, rate_limited,
-    /// storage_unavailable, timeout, corruption, no_route.
+    /// storage_unavailable, outcome_unknown, timeout, corruption, no_route.
     code: String,
     /// What was wrong, naming the field, and what is accepted.
     message: String,

@@ -176,9 +176,11 @@ fn store_status(error: &ErrorEffect) -> StatusCode {
         | ErrorEffect::Incomplete { .. } => StatusCode::CONFLICT,
         ErrorEffect::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorEffect::RetryLater { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ErrorEffect::StorageUnavailable { .. } | ErrorEffect::Timeout { .. } => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        // An unknown outcome is operational like an outage: the client
+        // finds out (read, or retry with the same id) and carries on.
+        ErrorEffect::StorageUnavailable { .. }
+        | ErrorEffect::OutcomeUnknown { .. }
+        | ErrorEffect::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -274,6 +276,17 @@ mod tests {
         assert_eq!(retry_after_seconds(Duration::ZERO), 1);
         assert_eq!(retry_after_seconds(Duration::from_millis(1500)), 2);
         assert_eq!(retry_after_seconds(Duration::from_secs(3)), 3);
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_503_with_its_own_code() {
+        let error = ApiError::Store(ErrorEffect::OutcomeUnknown {
+            operation: "append".into(),
+            event_id: uuid::Uuid::now_v7(),
+            message: "read it".into(),
+        });
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.code(), "outcome_unknown");
     }
 
     #[test]

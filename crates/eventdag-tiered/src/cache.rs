@@ -118,11 +118,15 @@ pub(crate) struct HotCache {
 }
 
 impl HotCache {
-    /// Opens the cache in `path`; a directory of another format is an
-    /// error (the caller wipes it). Every open starts a new epoch: flags
+    /// Opens the cache in `path`; a directory of another format, or a data
+    /// file with a damaged page, is an error (the caller wipes it). Every open starts a new epoch: flags
     /// cached by an earlier run are not trusted until refilled.
     pub(crate) fn open(path: &Path, options: &LmdbOptions) -> Result<Self, LmdbError> {
         let raw = RawStore::open(path, options, TABLES)?;
+        // The cache is bounded by its budget, so reading all of it once is
+        // cheap; opening checks only the pages opening touches, and a
+        // damaged page met later by a read could crash the process.
+        raw.check_pages()?;
         let (epoch, bytes) = raw.write(|w| {
             match w.get(META, b"format")? {
                 Some(format) if format == FORMAT => {}

@@ -91,7 +91,8 @@ async fn open_cache(path: &Path, options: &LmdbOptions) -> Result<HotCache, Tier
             }
             Err(LmdbError::Locked { path }) => return Err(TieredError::CacheLocked { path }),
             Err(error) => {
-                tracing::warn!(%error, ?path, "cache unusable; starting with an empty one");
+                // Debug, not Display: it carries the cause of an I/O error.
+                tracing::warn!(?error, ?path, "cache unusable; starting with an empty one");
                 for file in ["data.mdb", "lock.mdb"] {
                     match std::fs::remove_file(path.join(file)) {
                         Ok(()) => {}

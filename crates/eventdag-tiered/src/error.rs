@@ -27,7 +27,7 @@ pub enum TieredError {
     },
     /// The cache directory could not be used even after wiping it (it is
     /// not writable, the disk is full…). Fix the directory and retry.
-    #[error("cannot use {path} as the cache directory: {source}")]
+    #[error("cannot use {path} as the cache directory")]
     Cache {
         /// The cache directory.
         path: PathBuf,

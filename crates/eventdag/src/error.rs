@@ -128,6 +128,24 @@ pub enum ErrorEffect {
         /// What happened and what to do.
         message: String,
     },
+    /// The write reached the storage's commit and its answer was lost
+    /// (the connection failed during or after COMMIT, or the time bound
+    /// passed while it was in flight): it may or may not have taken
+    /// effect. The message says how to find out — read `event_id`, or
+    /// retry with the same ids (appends are idempotent) — and a retry
+    /// without the ids may store the events twice. HTTP 503 with code
+    /// `outcome_unknown`.
+    #[error("outcome of {operation} unknown: {message}")]
+    OutcomeUnknown {
+        /// What was being done.
+        operation: String,
+        /// The event whose state tells the outcome: the first event an
+        /// append inserts (a batch is all or none), the event
+        /// acknowledged, the sender of a signal.
+        event_id: EventId,
+        /// What happened and how to find out.
+        message: String,
+    },
     /// The operation did not finish in its time bound. HTTP 503.
     #[error("{operation} timed out after {after_ms} ms")]
     Timeout {
@@ -151,9 +169,10 @@ impl ErrorEffect {
     #[must_use]
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::StorageUnavailable { .. } | Self::Timeout { .. } | Self::Corruption { .. } => {
-                ErrorClass::Operational
-            }
+            Self::StorageUnavailable { .. }
+            | Self::OutcomeUnknown { .. }
+            | Self::Timeout { .. }
+            | Self::Corruption { .. } => ErrorClass::Operational,
             _ => ErrorClass::Domain,
         }
     }
@@ -187,6 +206,7 @@ impl ErrorEffect {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::RetryLater { .. } => "backpressure",
             Self::StorageUnavailable { .. } => "storage_unavailable",
+            Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::Timeout { .. } => "timeout",
             Self::Corruption { .. } => "corruption",
         }
@@ -203,7 +223,8 @@ impl ErrorEffect {
             | Self::SequenceConflict { event_id, .. }
             | Self::IdConflict { event_id, .. }
             | Self::ChainCancelled { event_id, .. }
-            | Self::PayloadTooLarge { event_id, .. } => Some(*event_id),
+            | Self::PayloadTooLarge { event_id, .. }
+            | Self::OutcomeUnknown { event_id, .. } => Some(*event_id),
             Self::Corruption { event_id, .. } => *event_id,
             _ => None,
         }

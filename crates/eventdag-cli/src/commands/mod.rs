@@ -4,6 +4,7 @@ mod append;
 mod bench;
 mod export;
 mod import;
+mod import_check;
 mod peers;
 mod query;
 mod serve;

@@ -6,13 +6,15 @@ mod logs;
 
 use std::collections::HashMap;
 
-use eventdag::{Effect, EventId, TenantId};
+use eventdag::{Effect, ErrorEffect, EventId, TenantId};
 use heed::RoTxn;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use crate::fail::Fail;
+use crate::file_check;
 use crate::keys::{self, position_at, uuid_at};
+use crate::layout::DATA_FILE;
 use crate::read;
 use crate::record::RecordView;
 use crate::schema::{Db, Dbs};
@@ -21,6 +23,10 @@ use crate::LmdbDag;
 
 /// The most problems a report lists (the count is always exact).
 pub const MAX_REPORTED_PROBLEMS: usize = 100;
+
+/// Read transactions begun before one finds its snapshot's meta page
+/// (a writer committing twice in between overwrites it).
+const SNAPSHOT_ATTEMPTS: usize = 10;
 
 /// What [`LmdbDag::check_consistency`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,9 +63,35 @@ where
 {
     /// Checks every event against every index, in one read transaction (a
     /// consistent snapshot; writes go on meanwhile). Reads the whole store:
-    /// linear in its size.
+    /// linear in its size. First, every page of the snapshot is read from
+    /// the data file (not through the map) and checked to be an intact
+    /// LMDB page, so that a page damaged on disk is reported as
+    /// [`ErrorEffect::Corruption`] naming the file instead of being
+    /// followed by LMDB (see `docs/storage-lmdb.md`).
     pub async fn check_consistency(&self) -> Effect<ConsistencyReport> {
-        self.read_blocking("check_consistency", check).await
+        let file = self.shared.path.join(DATA_FILE);
+        for _ in 0..SNAPSHOT_ATTEMPTS {
+            let file = file.clone();
+            let checked = self
+                .read_blocking("check_consistency", move |txn, dbs| {
+                    let txnid = u64::try_from(txn.id()).unwrap_or(u64::MAX);
+                    match file_check::every_page(&file, txnid) {
+                        Ok(true) => check(txn, dbs).map(Some),
+                        Ok(false) => Ok(None),
+                        Err(damage) => Err(Fail::Refused(ErrorEffect::corrupt(None, damage))),
+                    }
+                })
+                .await;
+            match checked.branch() {
+                Ok(Some(report)) => return Effect::Ok(report),
+                Ok(None) => {}
+                Err(effect) => return effect,
+            }
+        }
+        Effect::Err(ErrorEffect::unavailable(
+            "check_consistency",
+            "a writer committed faster than the snapshot's pages could be found; retry",
+        ))
     }
 }
 

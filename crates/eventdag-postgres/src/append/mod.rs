@@ -18,7 +18,8 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::codec::{db_u32, model_u64, EventRow};
-use crate::sql_error::{constraint, violated_unique};
+use crate::commit::{CommitWatch, Recovery};
+use crate::sql_error::{constraint, nothing_written, violated_unique};
 use crate::PgDag;
 use plan::{parent_views, Plan, Planner, Prefetched};
 
@@ -61,10 +62,14 @@ impl<P> PgDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// Appends `drafts` all or none. Races on ids are resolved by running
-    /// the same prepared batch again, which then finds the stored events.
+    /// Appends `drafts` all or none as `operation` (`append` or
+    /// `append_batch`, for messages), telling `watch` when its COMMIT is in
+    /// flight. Races on ids are resolved by running the same prepared
+    /// batch again, which then finds the stored events.
     pub(crate) async fn append_drafts(
         &self,
+        operation: &str,
+        watch: &CommitWatch,
         drafts: Vec<NewEvent<P>>,
     ) -> Result<Outcome<P>, ErrorEffect> {
         let now = now_micros();
@@ -73,15 +78,15 @@ where
         let mut batch = PreparedBatch::new(drafts, self.inner.options.limits, now)?;
         let mut attempt = 1;
         loop {
-            match self.try_append(&mut batch, now).await {
+            match self.try_append(&mut batch, now, operation, watch).await {
                 Ok(None) => return Ok(Outcome::Stored(batch.into_appended())),
                 Ok(Some(held)) => return Ok(Outcome::Held(held)),
                 Err(Failure::Error(error)) => return Err(error),
                 Err(Failure::IdRaced) if attempt < ID_RACE_ATTEMPTS => attempt += 1,
                 Err(Failure::IdRaced) => {
                     return Err(ErrorEffect::unavailable(
-                        "append",
-                        "kept losing races on an event id to concurrent appends; retry",
+                        operation,
+                        "kept losing races on an event id to concurrent appends; retry (nothing of it was written)",
                     ))
                 }
             }
@@ -89,11 +94,14 @@ where
     }
 
     /// One attempt: `Ok(None)` when the batch committed, `Ok(Some)` when
-    /// a chain holds it.
+    /// a chain holds it. Every failure before COMMIT wrote nothing; a
+    /// failure of COMMIT leaves the outcome unknown (`crate::commit`).
     async fn try_append(
         &self,
         batch: &mut PreparedBatch<P>,
         now: u64,
+        operation: &str,
+        watch: &CommitWatch,
     ) -> Result<Option<Held>, Failure> {
         if batch.valid().next().is_none() {
             // Nothing could be stored: the flow answers the first refusal
@@ -102,9 +110,9 @@ where
             append_all(&mut planner, batch, now)?;
             return Ok(None);
         }
-        let sql = |error: sqlx::Error| Failure::Error(self.sql("append", &error));
+        let sql = |error: sqlx::Error| Failure::Error(nothing_written(self.sql(operation, &error)));
         let mut tx = self.inner.pool.begin().await.map_err(sql)?;
-        let read = self.prefetch(&mut tx, batch).await?;
+        let read = self.prefetch(&mut tx, batch, operation).await?;
         let mut planner = Planner::new(read);
         match append_all(&mut planner, batch, now)? {
             Admission::Admitted => {}
@@ -112,10 +120,17 @@ where
             Admission::Held(held) => return Ok(Some(held)),
         }
         let plan = planner.finish()?;
-        if !plan.columns.id.is_empty() {
-            self.write(&mut tx, &plan).await?;
-        }
-        tx.commit().await.map_err(sql)?;
+        let Some(first) = plan.columns.id.first().copied() else {
+            // Every event was stored before (an idempotent re-append):
+            // nothing to commit, and dropping the transaction releases
+            // the tenant lock.
+            return Ok(None);
+        };
+        self.write(&mut tx, &plan, operation).await?;
+        // The first event inserted tells the outcome: the batch commits
+        // all or none.
+        self.commit(tx, watch, operation, first, Recovery::Append)
+            .await?;
         self.announce(&plan.notifications).await;
         Ok(None)
     }
@@ -127,8 +142,9 @@ where
         &self,
         tx: &mut Transaction<'static, Postgres>,
         batch: &PreparedBatch<P>,
+        operation: &str,
     ) -> Result<Prefetched, Failure> {
-        let sql = |error: sqlx::Error| Failure::Error(self.sql("append", &error));
+        let sql = |error: sqlx::Error| Failure::Error(nothing_written(self.sql(operation, &error)));
         // Events are immutable, so the named ones (the batch's own ids and
         // their parents) are read before the tenant lock, which is then
         // held one round trip less. One that commits meanwhile is not
@@ -209,6 +225,7 @@ where
         &self,
         tx: &mut Transaction<'static, Postgres>,
         plan: &Plan,
+        operation: &str,
     ) -> Result<(), Failure> {
         let c = &plan.columns;
         let result = sqlx::query(sql::INSERT)
@@ -240,7 +257,7 @@ where
                 // The tenant lock makes this unreachable unless the lanes
                 // table was edited by hand; the database still refuses.
                 Some(constraint::LANE_SEQUENCE) => Err(Failure::Error(plan.first_conflict())),
-                _ => Err(Failure::Error(self.sql("append", &error))),
+                _ => Err(Failure::Error(nothing_written(self.sql(operation, &error)))),
             },
         }
     }

@@ -21,7 +21,9 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::codec::{db_u64, model_u64, sql_limit};
+use crate::commit::{CommitWatch, Recovery};
 use crate::notify::PgChange;
+use crate::sql_error::nothing_written;
 use crate::PgDag;
 use plan::{SignalPlanner, SignalRead, SignalWrites};
 
@@ -51,8 +53,9 @@ where
         from: EventId,
         signal: UpstreamSignal,
     ) -> Result<(), ErrorEffect> {
-        self.bounded("signal_upstream", self.run_call(Call::Signal(from, signal)))
-            .await
+        let watch = CommitWatch::default();
+        let call = self.run_call(Call::Signal(from, signal), &watch);
+        self.bounded_write("signal_upstream", &watch, call).await
     }
 
     pub(crate) async fn ack(
@@ -60,19 +63,21 @@ where
         event_id: EventId,
         send_upstream: bool,
     ) -> Result<(), ErrorEffect> {
-        self.bounded(
-            "acknowledge",
-            self.run_call(Call::Acknowledge(event_id, send_upstream)),
-        )
-        .await
+        let watch = CommitWatch::default();
+        let call = self.run_call(Call::Acknowledge(event_id, send_upstream), &watch);
+        self.bounded_write("acknowledge", &watch, call).await
     }
 
-    async fn run_call(&self, call: Call) -> Result<(), ErrorEffect> {
-        let operation = match call {
-            Call::Signal(..) => "signal_upstream",
-            Call::Acknowledge(..) => "acknowledge",
+    /// One signal or acknowledgment transaction. Every failure before
+    /// COMMIT wrote nothing; a failure of COMMIT leaves the outcome
+    /// unknown (`crate::commit`).
+    async fn run_call(&self, call: Call, watch: &CommitWatch) -> Result<(), ErrorEffect> {
+        let (operation, recovery) = match call {
+            Call::Signal(..) => ("signal_upstream", Recovery::Signal),
+            Call::Acknowledge(..) => ("acknowledge", Recovery::Acknowledge),
         };
-        let sql = |error: sqlx::Error| self.sql(operation, &error);
+        let subject = call.subject();
+        let sql = |error: sqlx::Error| nothing_written(self.sql(operation, &error));
         let mut tx = self.inner.pool.begin().await.map_err(sql)?;
         let read = self.read_for_signal(&mut tx, &call, operation).await?;
         let mut planner = SignalPlanner {
@@ -93,8 +98,9 @@ where
             // Dropping the transaction rolls back the sequence it took.
             return Ok(());
         }
-        self.store_signal_writes(&mut tx, &writes).await?;
-        tx.commit().await.map_err(sql)?;
+        self.store_signal_writes(&mut tx, &writes, operation)
+            .await?;
+        self.commit(tx, watch, operation, subject, recovery).await?;
         self.announce(&notifications(&writes)).await;
         Ok(())
     }
@@ -108,7 +114,7 @@ where
         call: &Call,
         operation: &str,
     ) -> Result<SignalRead, ErrorEffect> {
-        let sql = |error: sqlx::Error| self.sql(operation, &error);
+        let sql = |error: sqlx::Error| nothing_written(self.sql(operation, &error));
         let subject = call.subject();
         let mut asked = vec![subject];
         if let Call::Signal(_, UpstreamSignal::CompensationComplete { event_id }) = call {
@@ -179,8 +185,9 @@ where
         &self,
         tx: &mut Transaction<'static, Postgres>,
         writes: &SignalWrites,
+        operation: &str,
     ) -> Result<(), ErrorEffect> {
-        let sql = |error: sqlx::Error| self.sql("signal_upstream", &error);
+        let sql = |error: sqlx::Error| nothing_written(self.sql(operation, &error));
         let signal = writes.signal.as_ref();
         let Some(tenant) = writes.tenant else {
             return Ok(());

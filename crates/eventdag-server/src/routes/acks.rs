@@ -31,6 +31,7 @@ impl Params for AckParams {
     responses(
         (status = 200, description = "The event after acknowledgment (idempotent)", body = crate::api_schemas::EventDoc),
         (status = 404, description = "Unknown, or another tenant's", body = crate::api_schemas::ErrorDoc),
+        (status = 503, description = "`storage_unavailable` or `timeout`: nothing changed. `outcome_unknown`: the answer to the commit was lost: read the event, or acknowledge again (idempotent)", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn ack<S: ServerStore>(

@@ -24,6 +24,7 @@ use crate::{ApiError, AppState, NewEventBody, ServerStore};
         (status = 409, description = "Sequence taken, id conflict or cancelled chain", body = crate::api_schemas::ErrorDoc),
         (status = 413, description = "Body or payload too large", body = crate::api_schemas::ErrorDoc),
         (status = 429, description = "Backpressure or rate limit; see Retry-After", body = crate::api_schemas::ErrorDoc),
+        (status = 503, description = "`storage_unavailable` or `timeout`: nothing was stored, retry later. `outcome_unknown`: the store's answer to its commit was lost, so the event may be stored: read the event the message names, or retry with that `id` (idempotent)", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn append<S: ServerStore>(
@@ -53,6 +54,7 @@ pub(crate) async fn append<S: ServerStore>(
         (status = 400, description = "Invalid input (the field path starts with the index)", body = crate::api_schemas::ErrorDoc),
         (status = 404, description = "A parent does not exist", body = crate::api_schemas::ErrorDoc),
         (status = 409, description = "Conflict; nothing was stored", body = crate::api_schemas::ErrorDoc),
+        (status = 503, description = "`storage_unavailable` or `timeout`: nothing was stored, retry later. `outcome_unknown`: the store's answer to its commit was lost: read the event the message names (the batch is all or none), or retry with the same ids", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn append_batch<S: ServerStore>(

@@ -23,6 +23,7 @@ use crate::{ApiError, AppState, ServerStore};
         (status = 201, description = "Stored and delivered to every ancestor", body = crate::api_schemas::SignalSentDoc),
         (status = 400, description = "Unknown type or wrong fields", body = crate::api_schemas::ErrorDoc),
         (status = 404, description = "`id` or an event the signal names is unknown or another tenant's", body = crate::api_schemas::ErrorDoc),
+        (status = 503, description = "`storage_unavailable` or `timeout`: nothing was stored. `outcome_unknown`: the answer to the commit was lost: list the event's signals before sending it again", body = crate::api_schemas::ErrorDoc),
     )
 )]
 pub(crate) async fn send<S: ServerStore>(

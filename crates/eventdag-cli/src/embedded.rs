@@ -1,0 +1,84 @@
+//! Opening the embedded store the way a command needs it: commands that
+//! only read open an existing store read-only (beside a running server,
+//! creating nothing); commands that write take the directory's lock; only
+//! the commands that start a store's life may create one, and only in a
+//! new or empty directory.
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use eventdag_lmdb::{LmdbDag, LmdbError, LmdbOptions};
+use serde_json::Value;
+
+use crate::args::{Command, KeyCommand, TenantCommand};
+
+/// What a command does with the embedded store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Reads only: read-only, no lock, never creates.
+    Read,
+    /// Writes an existing store: the exclusive lock, never creates.
+    Write,
+    /// Writes, and may create the store in a new or empty directory: the
+    /// first `append`, `import`, `serve`, `tenant create` or `bench` of a
+    /// new `./eventdag-data`.
+    Create,
+}
+
+impl Access {
+    /// The access `command` needs.
+    pub(crate) fn of(command: &Command) -> Self {
+        match command {
+            Command::Append(_)
+            | Command::Import(_)
+            | Command::Serve { .. }
+            | Command::Bench(_)
+            | Command::Tenant(TenantCommand::Create { .. }) => Self::Create,
+            Command::Ack { .. }
+            | Command::Signal {
+                signal: Some(_), ..
+            }
+            | Command::Key(KeyCommand::Create { .. } | KeyCommand::Revoke { .. }) => Self::Write,
+            Command::Get { .. }
+            | Command::Ancestors(_)
+            | Command::Descendants(_)
+            | Command::Chain { .. }
+            | Command::Unacked { .. }
+            | Command::Signal { signal: None, .. }
+            | Command::Verify(_)
+            | Command::Export(_)
+            | Command::Tenant(TenantCommand::List) => Self::Read,
+        }
+    }
+}
+
+/// Opens the embedded store in `path` for `access`.
+pub(crate) fn open(path: &Path, access: Access) -> anyhow::Result<LmdbDag<Value>> {
+    let options = match access {
+        Access::Read => LmdbOptions::default().read_only(true),
+        Access::Write => LmdbOptions::default().create(false),
+        Access::Create => LmdbOptions::default(),
+    };
+    options
+        .open(path)
+        .map_err(|error| explain(path, access, error))
+}
+
+/// The error, with what to do about it from the command line.
+fn explain(path: &Path, access: Access, error: LmdbError) -> anyhow::Error {
+    let hint = match (&error, access) {
+        (LmdbError::NotAStore { .. }, Access::Read | Access::Write) => Some(
+            "this command needs an existing store: point --data, $EVENTDAG_DATA or --store lmdb:DIR at one (`append`, `import`, `serve` and `tenant create` create a store in a new or empty directory)",
+        ),
+        (LmdbError::Locked { .. }, _) => Some(
+            "while `eventdag serve` runs on this directory, write through its HTTP API; commands that only read (get, ancestors, descendants, chain, unacked, verify, export, tenant list) work beside it",
+        ),
+        _ => None,
+    };
+    let context = format!("cannot open the embedded store in {}", path.display());
+    match hint {
+        // These variants carry no source: the message is the whole error.
+        Some(hint) => anyhow!("{error}; {hint}").context(context),
+        None => anyhow::Error::new(error).context(context),
+    }
+}

@@ -1,0 +1,224 @@
+//! `eventdag import` checks every line's hash, and the chain of parent
+//! hashes, before it stores anything; `--rehash` accepts edited data on
+//! purpose; the counts it prints tell imported events from ones already
+//! there.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{eventdag, id_of, json_lines, ok_lines, stderr};
+use serde_json::{json, Value};
+
+/// A store with a root and a child, and its export.
+struct Exported {
+    dir: tempfile::TempDir,
+    root: String,
+    child: String,
+    lines: Vec<Value>,
+}
+
+fn exported() -> Exported {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let root = id_of(
+        &ok_lines(&eventdag(
+            &source,
+            &["append", "--payload", r#"{"amount":10}"#],
+        ))[0],
+    );
+    let child = id_of(
+        &ok_lines(&eventdag(
+            &source,
+            &[
+                "append",
+                "--payload",
+                r#"{"step":"pay"}"#,
+                "--parent",
+                &root,
+            ],
+        ))[0],
+    );
+    let lines = ok_lines(&eventdag(&source, &["export"]));
+    assert_eq!(lines.len(), 2);
+    Exported {
+        dir,
+        root,
+        child,
+        lines,
+    }
+}
+
+impl Exported {
+    /// Writes `lines` as a JSON-lines file; returns its path.
+    fn file(&self, name: &str, lines: &[Value]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// A new, empty target store directory.
+    fn target(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn import(target: &Path, file: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    eventdag(target, &args)
+}
+
+fn counts(output: &std::process::Output) -> Value {
+    json_lines(output).pop().expect("import prints its counts")
+}
+
+/// Whether `target` holds `id` (the directory may hold no store at all).
+fn holds(target: &Path, id: &str) -> bool {
+    eventdag(target, &["get", id]).status.success()
+}
+
+#[test]
+fn a_line_with_a_wrong_hash_is_refused_and_nothing_is_stored() {
+    let source = exported();
+    let mut lines = source.lines.clone();
+    lines[1]["hash"] = json!("00".repeat(32));
+    let file = source.file("wrong-hash.jsonl", &lines);
+    let target = source.target("target");
+    // A store of its own (on another lane), so that `holds` reads one.
+    ok_lines(&eventdag(
+        &target,
+        &["append", "--payload", "0", "--lane", "9"],
+    ));
+
+    let output = import(&target, &file, &[]);
+    let message = stderr(&output);
+    assert!(!output.status.success(), "a wrong hash imported");
+    assert!(
+        message.contains("line 2") && message.contains(&source.child),
+        "{message}"
+    );
+    assert_eq!(
+        counts(&output),
+        json!({"imported": 0, "already_present": 0, "refused": 2})
+    );
+    assert!(
+        !holds(&target, &source.root),
+        "nothing of the file is stored"
+    );
+}
+
+#[test]
+fn an_edited_payload_that_kept_its_hash_is_refused() {
+    let source = exported();
+    let mut lines = source.lines.clone();
+    lines[0]["payload"] = json!({"amount": 10_000});
+    let file = source.file("edited.jsonl", &lines);
+    let target = source.target("target");
+
+    let output = import(&target, &file, &[]);
+    let message = stderr(&output);
+    assert!(!output.status.success(), "an edited payload imported");
+    assert!(
+        message.contains("line 1") && message.contains(&source.root),
+        "{message}"
+    );
+    assert!(!holds(&target, &source.root));
+    assert!(!holds(&target, &source.child));
+}
+
+/// Re-sealing an edited root with a hash of its own is not enough: the
+/// child's hash covers the parent's original hash.
+#[test]
+fn a_resealed_parent_breaks_the_chain_below_it() {
+    let source = exported();
+    let mut edited = source.lines.clone();
+    edited[0]["payload"] = json!({"amount": 10_000});
+    // Seal the edited root as the store would: import it alone with
+    // --rehash somewhere else and take the hash it got.
+    let scratch = source.target("scratch");
+    let root_only = source.file("root-only.jsonl", &edited[..1]);
+    assert!(import(&scratch, &root_only, &["--rehash"]).status.success());
+    let resealed = &ok_lines(&eventdag(&scratch, &["get", &source.root]))[0];
+    assert_ne!(resealed["hash"], source.lines[0]["hash"]);
+    edited[0]["hash"] = resealed["hash"].clone();
+
+    let file = source.file("resealed.jsonl", &edited);
+    let target = source.target("target");
+    let output = import(&target, &file, &[]);
+    let message = stderr(&output);
+    assert!(!output.status.success(), "a broken chain imported");
+    assert!(
+        message.contains("line 2") && message.contains(&source.child),
+        "{message}"
+    );
+    assert!(
+        !message.contains("line 1:"),
+        "the root itself is sealed: {message}"
+    );
+    assert!(!holds(&target, &source.root));
+
+    // A parent already in the target is checked with its stored hash: the
+    // child of the original root does not chain to the resealed one.
+    let child_only = source.file("child-only.jsonl", &source.lines[1..]);
+    let output = import(&scratch, &child_only, &[]);
+    let message = stderr(&output);
+    assert!(
+        !output.status.success(),
+        "the child chained to a changed parent"
+    );
+    assert!(
+        message.contains("line 1") && message.contains(&source.child),
+        "{message}"
+    );
+}
+
+#[test]
+fn rehash_accepts_edited_data_and_seals_it_again() {
+    let source = exported();
+    let mut lines = source.lines.clone();
+    lines[0]["payload"] = json!({"amount": 10_000});
+    let file = source.file("edited.jsonl", &lines);
+    let target = source.target("target");
+
+    let output = import(&target, &file, &["--rehash"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        counts(&output),
+        json!({"imported": 2, "already_present": 0, "refused": 0})
+    );
+    let root = &ok_lines(&eventdag(&target, &["get", &source.root]))[0];
+    assert_eq!(root["payload"]["amount"], 10_000);
+    assert_ne!(root["hash"], source.lines[0]["hash"], "sealed again");
+    let verified = ok_lines(&eventdag(&target, &["verify"]));
+    assert!(verified[1]["first_mismatch"].is_null(), "{verified:?}");
+}
+
+#[test]
+fn counts_tell_imported_events_from_ones_already_present() {
+    let source = exported();
+    let target = source.target("target");
+    let root_only = source.file("root.jsonl", &source.lines[..1]);
+    let output = import(&target, &root_only, &[]);
+    assert_eq!(
+        counts(&output),
+        json!({"imported": 1, "already_present": 0, "refused": 0})
+    );
+
+    let both = source.file("both.jsonl", &source.lines);
+    let output = import(&target, &both, &["--batch", "1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        counts(&output),
+        json!({"imported": 1, "already_present": 1, "refused": 0})
+    );
+    let output = import(&target, &both, &[]);
+    assert_eq!(
+        counts(&output),
+        json!({"imported": 0, "already_present": 2, "refused": 0})
+    );
+    let copy = ok_lines(&eventdag(&target, &["chain", &source.root]));
+    assert_eq!(copy, source.lines, "same events and hashes");
+}
