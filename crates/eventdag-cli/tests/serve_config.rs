@@ -142,6 +142,26 @@ fn bad_settings_are_refused_naming_them() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
 }
 
+/// `eventdag ARGS` in `dir`, once it accepts connections on `port`.
+fn start_serve(dir: &Path, args: &[&str], port: u16) -> std::process::Child {
+    let server = Command::new(env!("CARGO_BIN_EXE_eventdag"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
 fn get(port: u16, path: &str) -> String {
     let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
     socket
@@ -172,21 +192,7 @@ fn the_running_server_uses_the_file() {
         ),
     )
     .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_eventdag"))
-        .current_dir(dir.path())
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut server = start_serve(dir.path(), &["serve"], port);
     let first = get(port, "/v1/unacknowledged");
     let second = get(port, "/v1/unacknowledged");
     server.kill().unwrap();
@@ -232,24 +238,22 @@ fn tls_serves_https() {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_eventdag"))
-        .current_dir(dir.path())
-        .args(["--store", "memory:", "serve", "--addr", &addr, "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let mut server = start_serve(
+        dir.path(),
+        &[
+            "--store",
+            "memory:",
+            "serve",
+            "--addr",
+            &addr,
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            key,
+        ],
+        port,
+    );
     let https = Command::new("curl")
         .args([
             "-sk",
