@@ -58,8 +58,7 @@ impl System {
                  on a chain of 1,000."
             }
             Self::Http => {
-                "`eventdag serve` (this program, default configuration: rate limit 1,000/s, \
-                 burst 2,000) on a fresh embedded store, reqwest with keep-alive: POST \
+                "`eventdag serve` (this program, default configuration) on a fresh embedded store, reqwest with keep-alive: POST \
                  /v1/events, POST /v1/events:batch, GET /v1/events/{id}, GET \
                  /v1/events/{id}/ancestors?limit=100. A 429 is waited out (Retry-After, whole \
                  seconds), retried and counted in the note."
