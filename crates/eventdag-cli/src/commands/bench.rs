@@ -27,21 +27,26 @@ struct Row {
     total: Duration,
 }
 
+/// Nearest-rank percentile `p` (0–100) of `latencies`; zero for none.
+pub(super) fn nearest_rank(latencies: &[Duration], p: f64) -> Duration {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    // The rank is within 0..=len by construction; `get` guards the rest.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted
+        .get(rank.saturating_sub(1))
+        .copied()
+        .unwrap_or_default()
+}
+
 impl Row {
     fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        // Nearest-rank percentile; the index is within bounds by construction.
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-        sorted
-            .get(rank.saturating_sub(1))
-            .copied()
-            .unwrap_or_default()
+        nearest_rank(&self.latencies, p)
     }
 
     #[allow(clippy::cast_precision_loss)]

@@ -47,19 +47,7 @@ impl Sample {
 
     /// Nearest-rank percentile `p` (0–100) of the latencies.
     pub(super) fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        // The rank is within 0..=len by construction; `get` guards the rest.
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-        sorted
-            .get(rank.saturating_sub(1))
-            .copied()
-            .unwrap_or_default()
+        crate::commands::bench::nearest_rank(&self.latencies, p)
     }
 }
 
