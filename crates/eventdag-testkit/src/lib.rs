@@ -165,3 +165,39 @@ macro_rules! conformance_suite {
         )+
     };
 }
+
+/// Generates one `#[tokio::test]` per work-queue case (SPEC §9), for a
+/// store that also implements [`eventdag::WorkQueue`]; `$race_events` is
+/// how many events the competing-consumers race uses
+/// ([`cases::queue::RACE_EVENTS`] unless a backend says why not).
+#[macro_export]
+macro_rules! queue_suite {
+    ($factory:path, $race_events:expr) => {
+        $crate::conformance_suite!(@cases $factory;
+            queue::claim_leases_oldest_first_once,
+            queue::claim_filters_and_refusals,
+            queue::expired_lease_is_redelivered,
+            queue::extended_lease_outlives_first_deadline,
+            queue::release_now_or_after_delay,
+            queue::leased_ack_ends_the_lease,
+            queue::dead_letter_after_attempts_then_requeue,
+            queue::queue_calls_are_tenant_scoped,
+        );
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn queue_competing_consumers_ack_each_once() {
+            let (store, guard) = $factory().await;
+            let started = ::std::time::Instant::now();
+            $crate::cases::queue::competing_consumers_ack_each_once(::std::sync::Arc::new(store), $race_events).await;
+            eprintln!("{} events, {} consumers: {:?}", $race_events, $crate::cases::queue::CONSUMERS, started.elapsed());
+            drop(guard);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn queue_abandoned_work_is_redelivered_without_overlap() {
+            let (store, guard) = $factory().await;
+            $crate::cases::queue::abandoned_work_is_redelivered_without_overlap(::std::sync::Arc::new(store)).await;
+            drop(guard);
+        }
+    };
+}

@@ -84,6 +84,16 @@ pub enum ErrorEffect {
         /// The reason given by the `Cancel` signal.
         reason: String,
     },
+    /// A work-queue call named a lease that is not the event's current
+    /// one, or another consumer's valid lease stands in the way of an
+    /// acknowledgment (SPEC §9). Claim again, or force. HTTP 409.
+    #[error("lease conflict on event {event_id}: {message}")]
+    LeaseConflict {
+        /// The leased event.
+        event_id: EventId,
+        /// Whose lease it is now, or what ended it.
+        message: String,
+    },
     /// The payload is larger than the configured limit. HTTP 413.
     #[error("cannot append event {event_id}: payload of {size} bytes exceeds the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -203,6 +213,7 @@ impl ErrorEffect {
             | Self::IdConflict { .. }
             | Self::Incomplete { .. } => "conflict",
             Self::ChainCancelled { .. } => "cancelled",
+            Self::LeaseConflict { .. } => "lease_conflict",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::RetryLater { .. } => "backpressure",
             Self::StorageUnavailable { .. } => "storage_unavailable",
@@ -224,6 +235,7 @@ impl ErrorEffect {
             | Self::IdConflict { event_id, .. }
             | Self::ChainCancelled { event_id, .. }
             | Self::PayloadTooLarge { event_id, .. }
+            | Self::LeaseConflict { event_id, .. }
             | Self::OutcomeUnknown { event_id, .. } => Some(*event_id),
             Self::Corruption { event_id, .. } => *event_id,
             _ => None,

@@ -40,6 +40,7 @@ mod memory;
 mod placement;
 mod position;
 pub mod prelude;
+mod queue;
 mod signal;
 mod store;
 mod tenants;
@@ -60,6 +61,11 @@ pub use limits::{MAX_BATCH_EVENTS, MAX_CHAIN_EVENTS, MAX_LIMIT};
 pub use memory::MemoryDag;
 pub use placement::Placement;
 pub use position::DagPosition;
+pub use queue::{
+    check_duration, AckLease, ClaimRequest, Claimed, DeadLetter, Lease, LeaseRef, LeaseToken,
+    QueueEntry, WorkQueue, DEAD_LETTER_ERROR_CODE, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM,
+    MAX_CONSUMER_BYTES, MAX_LEASE,
+};
 pub use signal::{ChainState, SignalRecord, UpstreamSignal};
 pub use store::{CursorEvent, DagStore, Mismatch, Verification};
 pub use tenants::{ApiKeyRecord, TenantRecord, TenantStore};

@@ -4,5 +4,5 @@
 pub use crate::{
     DagPosition, DagStore, Effect, ErrorEffect, Event, EventDag, EventDagExt, EventFlags,
     EventHeader, EventId, EventKind, MemoryDag, NewEvent, Placement, TenantId, TenantStore,
-    UpstreamSignal, DEFAULT_TENANT,
+    UpstreamSignal, WorkQueue, DEFAULT_TENANT,
 };

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod concurrency;
 pub mod positions;
 pub mod queries;
+pub mod queue;
 pub mod reappend;
 pub mod signals;
 pub mod tenants;

@@ -9,6 +9,7 @@
 //! commit, answer with what the flow says was stored.
 
 mod append_flow;
+pub mod queue;
 mod rules;
 mod signal_flow;
 pub mod walk;
@@ -21,6 +22,7 @@ pub use crate::error::sequence_conflict;
 pub use crate::hash::compute_hash;
 pub use crate::id::is_v7;
 pub use crate::limits::capped;
+pub use crate::queue::micros;
 pub use crate::store::StoredRecord;
 
 use crate::{Effect, ErrorEffect, Event, EventId};

@@ -1,6 +1,7 @@
 //! `MemoryDag`: the in-memory reference store. Fast, not persistent; the
 //! model the other backends are tested against.
 
+mod queue;
 mod state;
 mod tenants;
 
@@ -186,10 +187,19 @@ where
     }
 
     async fn acknowledge(&self, event_id: EventId, send_upstream: bool) -> Effect<()> {
+        // The queue's flow with the lease forced: the SPEC §1
+        // acknowledgment also ends the event's queue state.
         let mut state = self.state.write();
-        backend::acknowledge(&mut *state, event_id, send_upstream, now_micros())
-            .map(|_| ())
-            .into()
+        backend::queue::acknowledge_leased(
+            &mut *state,
+            None,
+            event_id,
+            crate::AckLease::Forced,
+            send_upstream,
+            now_micros(),
+        )
+        .map(|_| ())
+        .into()
     }
 
     async fn unacknowledged(&self, limit: usize) -> Effect<Vec<Event<P>>> {

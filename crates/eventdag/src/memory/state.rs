@@ -42,6 +42,8 @@ pub(super) struct State<P> {
     /// Signals by the events they were sent from or delivered to, as
     /// indexes into the log of the event's tenant.
     pub(super) signals_by_event: HashMap<EventId, Vec<usize>>,
+    /// The work queues' state (`memory/queue.rs`).
+    pub(super) queue: super::queue::QueueState,
 }
 
 impl<P> Default for State<P> {
@@ -55,6 +57,7 @@ impl<P> Default for State<P> {
             unacked: BTreeSet::new(),
             tenants: HashMap::new(),
             signals_by_event: HashMap::new(),
+            queue: super::queue::QueueState::default(),
         }
     }
 }
