@@ -51,10 +51,14 @@ pub(crate) struct Dbs {
     pub(crate) tenant_ids: Db,
     /// key prefix → API key record (JSON).
     pub(crate) api_keys: Db,
+    /// event id → work-queue state (JSON; `queue.rs`).
+    pub(crate) queue: Db,
+    /// tenant ‖ event id → () for every dead letter.
+    pub(crate) dead_letters: Db,
 }
 
 /// How many named databases a store has (for `max_dbs`).
-pub(crate) const DATABASES: u32 = 17;
+pub(crate) const DATABASES: u32 = 19;
 
 /// The format found in a store this release cannot use.
 pub(crate) type Refused = String;
@@ -159,6 +163,10 @@ impl Dbs {
             tenants: open("tenants")?,
             tenant_ids: open("tenant_ids")?,
             api_keys: open("api_keys")?,
+            // Added with the work queues: a store written before them gets
+            // them (empty) on its next read-write open, same format.
+            queue: open("queue")?,
+            dead_letters: open("dead_letters")?,
         })
     }
 }

@@ -17,7 +17,8 @@ use std::thread::JoinHandle;
 
 use eventdag::backend::{self, append_all, stored_events, Admission, PreparedBatch};
 use eventdag::{
-    now_micros, ApiKeyRecord, Effect, ErrorEffect, Event, EventId, TenantRecord, UpstreamSignal,
+    now_micros, AckLease, ApiKeyRecord, Effect, ErrorEffect, Event, EventId, TenantRecord,
+    UpstreamSignal,
 };
 use heed::RwTxn;
 use tokio::sync::oneshot;
@@ -25,6 +26,7 @@ use tokio::sync::oneshot;
 use crate::env::resize_exclusive;
 use crate::error::storage_error;
 use crate::fail::Fail;
+use crate::queue::{self, QueueAnswer, QueueOp};
 use crate::schema::Dbs;
 use crate::shared::Shared;
 use crate::tenant_writes;
@@ -137,6 +139,7 @@ pub(crate) enum Command<P> {
     PutApiKey(ApiKeyRecord, Job<()>),
     RevokeApiKey(String, Job<()>),
     Corrupt(EventId, Vec<u8>, Job<bool>),
+    Queue(QueueOp, Job<QueueAnswer>),
 }
 
 impl<P> Command<P> {
@@ -145,7 +148,17 @@ impl<P> Command<P> {
             Self::Append(append) => append.run(txn, dbs, now),
             Self::Acknowledge(id, upstream, job) => {
                 let mut lmdb = LmdbTxn { txn, dbs };
-                let result = backend::acknowledge(&mut lmdb, *id, *upstream, now).map(|_| ());
+                // The queue's flow with the lease forced: the SPEC §1
+                // acknowledgment also ends the event's queue state.
+                let result = backend::queue::acknowledge_leased(
+                    &mut lmdb,
+                    None,
+                    *id,
+                    AckLease::Forced,
+                    *upstream,
+                    now,
+                )
+                .map(|_| ());
                 job.settle("acknowledge", result)
             }
             Self::Signal(from, signal, job) => {
@@ -167,6 +180,10 @@ impl<P> Command<P> {
             Self::Corrupt(id, payload, job) => {
                 job.settle("corrupt", write_event::corrupt(txn, dbs, id, payload))
             }
+            Self::Queue(op, job) => {
+                let result = queue::run(&mut LmdbTxn { txn, dbs }, op, now);
+                job.settle(op.name(), result)
+            }
         }
     }
 
@@ -179,6 +196,7 @@ impl<P> Command<P> {
             | Self::PutApiKey(_, job)
             | Self::RevokeApiKey(_, job) => job.fail(error),
             Self::Corrupt(_, _, job) => job.fail(error),
+            Self::Queue(_, job) => job.fail(error),
         }
     }
 
@@ -191,6 +209,7 @@ impl<P> Command<P> {
             | Self::PutApiKey(_, job)
             | Self::RevokeApiKey(_, job) => job.finish(),
             Self::Corrupt(_, _, job) => job.finish(),
+            Self::Queue(_, job) => job.finish(),
         }
     }
 }

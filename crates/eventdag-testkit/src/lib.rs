@@ -24,6 +24,7 @@
 
 pub mod cases;
 pub mod model;
+pub mod queue_kill;
 pub mod support;
 
 /// Generates one `#[tokio::test]` per conformance case, plus the
@@ -167,12 +168,14 @@ macro_rules! conformance_suite {
 }
 
 /// Generates one `#[tokio::test]` per work-queue case (SPEC §9), for a
-/// store that also implements [`eventdag::WorkQueue`]; `$race_events` is
-/// how many events the competing-consumers race uses
+/// store that also implements [`eventdag::WorkQueue`]. The two races
+/// take their stores from `$race_factory` (which may choose a faster,
+/// less durable setting: they test exclusivity, not durability), and
+/// `$race_events` is how many events the competing-consumers race uses
 /// ([`cases::queue::RACE_EVENTS`] unless a backend says why not).
 #[macro_export]
 macro_rules! queue_suite {
-    ($factory:path, $race_events:expr) => {
+    ($factory:path, $race_factory:path, $race_events:expr) => {
         $crate::conformance_suite!(@cases $factory;
             queue::claim_leases_oldest_first_once,
             queue::claim_filters_and_refusals,
@@ -186,7 +189,7 @@ macro_rules! queue_suite {
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn queue_competing_consumers_ack_each_once() {
-            let (store, guard) = $factory().await;
+            let (store, guard) = $race_factory().await;
             let started = ::std::time::Instant::now();
             $crate::cases::queue::competing_consumers_ack_each_once(::std::sync::Arc::new(store), $race_events).await;
             eprintln!("{} events, {} consumers: {:?}", $race_events, $crate::cases::queue::CONSUMERS, started.elapsed());
@@ -195,7 +198,7 @@ macro_rules! queue_suite {
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn queue_abandoned_work_is_redelivered_without_overlap() {
-            let (store, guard) = $factory().await;
+            let (store, guard) = $race_factory().await;
             $crate::cases::queue::abandoned_work_is_redelivered_without_overlap(::std::sync::Arc::new(store)).await;
             drop(guard);
         }
