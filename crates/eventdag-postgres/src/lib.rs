@@ -42,6 +42,7 @@ mod error;
 mod notify;
 mod options;
 mod queries;
+mod queue;
 mod reads;
 mod signal_reads;
 mod signals;

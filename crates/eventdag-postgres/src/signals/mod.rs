@@ -13,7 +13,8 @@ mod sql;
 
 use eventdag::backend::{self, SignalTarget};
 use eventdag::{
-    now_micros, ChainState, ErrorEffect, EventFlags, EventId, UpstreamSignal, MAX_CHAIN_EVENTS,
+    now_micros, AckLease, ChainState, ErrorEffect, EventFlags, EventId, TenantId, UpstreamSignal,
+    MAX_CHAIN_EVENTS,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -30,14 +31,16 @@ use plan::{SignalPlanner, SignalRead, SignalWrites};
 /// The write a transaction runs the signal flow for.
 enum Call {
     Signal(EventId, UpstreamSignal),
-    Acknowledge(EventId, bool),
+    /// An acknowledgment: the SPEC §1 one is tenant-less and forced; the
+    /// work queue's names the caller's tenant and may check a lease.
+    Acknowledge(EventId, bool, Option<TenantId>, AckLease),
 }
 
 impl Call {
     /// The event the call starts from.
     fn subject(&self) -> EventId {
         match self {
-            Call::Signal(from, _) | Call::Acknowledge(from, _) => *from,
+            Call::Signal(from, _) | Call::Acknowledge(from, ..) => *from,
         }
     }
 }
@@ -64,7 +67,22 @@ where
         send_upstream: bool,
     ) -> Result<(), ErrorEffect> {
         let watch = CommitWatch::default();
-        let call = self.run_call(Call::Acknowledge(event_id, send_upstream), &watch);
+        let call = Call::Acknowledge(event_id, send_upstream, None, AckLease::Forced);
+        let call = self.run_call(call, &watch);
+        self.bounded_write("acknowledge", &watch, call).await
+    }
+
+    /// An acknowledgment through the work queue (`crate::queue`).
+    pub(crate) async fn ack_leased(
+        &self,
+        tenant_id: TenantId,
+        event_id: EventId,
+        lease: AckLease,
+        send_upstream: bool,
+    ) -> Result<(), ErrorEffect> {
+        let watch = CommitWatch::default();
+        let call = Call::Acknowledge(event_id, send_upstream, Some(tenant_id), lease);
+        let call = self.run_call(call, &watch);
         self.bounded_write("acknowledge", &watch, call).await
     }
 
@@ -85,12 +103,15 @@ where
             writes: SignalWrites::default(),
         };
         let now = now_micros();
+        let mut acknowledged = false;
         match call {
             Call::Signal(from, signal) => {
                 backend::signal(&mut planner, from, signal, now)?;
             }
-            Call::Acknowledge(id, upstream) => {
-                backend::acknowledge(&mut planner, id, upstream, now)?;
+            Call::Acknowledge(id, upstream, tenant, lease) => {
+                acknowledged = self
+                    .acknowledge_in(&mut tx, &mut planner, tenant, id, lease, upstream, now)
+                    .await?;
             }
         }
         let writes = planner.writes;
@@ -100,6 +121,11 @@ where
         }
         self.store_signal_writes(&mut tx, &writes, operation)
             .await?;
+        if let (true, Some(tenant)) = (acknowledged, writes.tenant) {
+            // The acknowledgment ends the event's queue state.
+            self.delete_queue_rows(&mut tx, operation, tenant, &[subject])
+                .await?;
+        }
         self.commit(tx, watch, operation, subject, recovery).await?;
         self.announce(&notifications(&writes)).await;
         Ok(())
@@ -144,8 +170,8 @@ where
             return Ok(read); // The flow reports it not found.
         };
         let chain = match call {
-            Call::Acknowledge(_, false) => return Ok(read),
-            Call::Acknowledge(_, true) if sender.flags.contains(EventFlags::ACKNOWLEDGED) => {
+            Call::Acknowledge(_, false, ..) => return Ok(read),
+            Call::Acknowledge(_, true, ..) if sender.flags.contains(EventFlags::ACKNOWLEDGED) => {
                 return Ok(read)
             }
             Call::Signal(_, UpstreamSignal::Cancel { correlation_id, .. }) => Some(*correlation_id),

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventdag::{
-    AckLease, ClaimRequest, Claimed, ErrorEffect, Event, EventDagExt, EventFlags, EventId,
+    AckLease, ClaimRequest, Claimed, Effect, ErrorEffect, Event, EventDagExt, EventFlags, EventId,
     EventKind, LeaseRef, NewEvent, TenantId, UpstreamSignal, WorkQueue, DEAD_LETTER_ERROR_CODE,
     DEFAULT_TENANT, MAX_CLAIM,
 };
@@ -540,14 +540,26 @@ pub async fn abandoned_work_is_redelivered_without_overlap<S: QueueStore>(store:
                     if consumer < 2 && n % 3 == 0 {
                         continue;
                     }
-                    ok(store
+                    let acked = store
                         .acknowledge_leased(
                             DEFAULT_TENANT,
                             claimed.event.id(),
                             AckLease::Token(claimed.lease.token),
                             false,
                         )
-                        .await);
+                        .await;
+                    match acked {
+                        Effect::Ok(()) => {}
+                        // Too slow: the lease ran out and another
+                        // consumer holds the event now. Only allowed
+                        // once the deadline has passed.
+                        Effect::Err(ErrorEffect::LeaseConflict { .. }) => assert!(
+                            eventdag::now_micros() >= claimed.lease.deadline,
+                            "{}: refused while its lease was valid",
+                            claimed.event.id()
+                        ),
+                        other => panic!("acknowledge: {other:?}"),
+                    }
                 }
             }
         }));

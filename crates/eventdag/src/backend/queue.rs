@@ -152,18 +152,10 @@ fn take<T: QueueTxn>(
         entry.dead_lettered_at = Some(now);
         txn.put_entry(event_id, &entry)?;
         if request.signal_dead_letters {
-            let message = format!(
-                "dead-lettered after {} deliveries without acknowledgment",
-                entry.attempts
-            );
             signal(
                 txn,
                 event_id,
-                UpstreamSignal::ErrorPropagation {
-                    source_event_id: event_id,
-                    error_code: DEAD_LETTER_ERROR_CODE,
-                    message,
-                },
+                dead_letter_signal(event_id, entry.attempts),
                 now,
             )?;
         }
@@ -184,6 +176,16 @@ fn take<T: QueueTxn>(
         attempt: entry.attempts,
         lease,
     }))
+}
+
+/// The signal a dead-lettered event sends upstream when the claim asks.
+#[must_use]
+pub fn dead_letter_signal(event_id: EventId, attempts: u32) -> UpstreamSignal {
+    UpstreamSignal::ErrorPropagation {
+        source_event_id: event_id,
+        error_code: DEAD_LETTER_ERROR_CODE,
+        message: format!("dead-lettered after {attempts} deliveries without acknowledgment"),
+    }
 }
 
 /// The event of a tenant, or not-found.
