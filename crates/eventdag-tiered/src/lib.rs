@@ -53,6 +53,7 @@ mod event_dag;
 mod freshness;
 mod listener;
 mod options;
+mod queue;
 mod reads;
 mod writes;
 

@@ -29,3 +29,17 @@ async fn corrupt(store: &TieredDag<Value>, event_id: EventId) {
 }
 
 eventdag_testkit::conformance_suite!(fresh_store, corrupt);
+
+/// The races on a larger pool: 8 consumers each hold a connection.
+async fn race_store() -> (TieredDag<Value>, Guard) {
+    common::fresh_with(
+        common::test_options().postgres(eventdag_postgres::PgOptions::new().max_connections(10)),
+    )
+    .await
+}
+
+/// 2,000 events as on PostgreSQL, where every queue call goes
+/// (tests/conformance.rs of eventdag-postgres says why).
+const RACE_EVENTS: usize = 2_000;
+
+eventdag_testkit::queue_suite!(fresh_store, race_store, RACE_EVENTS);
