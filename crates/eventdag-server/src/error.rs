@@ -173,6 +173,7 @@ fn store_status(error: &ErrorEffect) -> StatusCode {
         | ErrorEffect::SequenceConflict { .. }
         | ErrorEffect::IdConflict { .. }
         | ErrorEffect::ChainCancelled { .. }
+        | ErrorEffect::LeaseConflict { .. }
         | ErrorEffect::Incomplete { .. } => StatusCode::CONFLICT,
         ErrorEffect::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorEffect::RetryLater { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -9,7 +9,7 @@ use crate::api_schemas::{
     ErrorDetailDoc, ErrorDoc, EventDoc, PositionDoc, SignalDoc, SignalRecordDoc, SignalSentDoc,
 };
 use crate::openapi_rules::LayerResponses;
-use crate::routes::{acks, events, signals, streams, system, walks};
+use crate::routes::{acks, events, queue, signals, streams, system, walks};
 use crate::wire::{NewEventBody, PositionBody};
 
 #[derive(OpenApi)]
@@ -30,6 +30,13 @@ use crate::wire::{NewEventBody, PositionBody};
         acks::ack,
         acks::unacknowledged,
         acks::next_position,
+        queue::claim_work,
+        queue::extend_lease,
+        queue::release_lease,
+        queue::acknowledge_lease,
+        queue::queue_entry,
+        queue::list_dead_letters,
+        queue::requeue_dead_letter,
         signals::send,
         signals::list,
         streams::events,
@@ -48,7 +55,15 @@ use crate::wire::{NewEventBody, PositionBody};
         SignalRecordDoc,
         SignalSentDoc,
         NewEventBody,
-        PositionBody
+        PositionBody,
+        queue::ClaimBody,
+        queue::ExtendBody,
+        queue::ReleaseBody,
+        queue::AckBody,
+        queue::LeaseDoc,
+        queue::ClaimedDoc,
+        queue::QueueEntryDoc,
+        queue::DeadLetterDoc
     )),
     modifiers(&LayerResponses)
 )]

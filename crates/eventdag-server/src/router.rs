@@ -14,7 +14,7 @@ use crate::auth::authenticate;
 use crate::browser;
 use crate::openapi;
 use crate::routes::streams;
-use crate::routes::{acks, events, signals, system, walks};
+use crate::routes::{acks, events, queue, signals, system, walks};
 use crate::{metrics, ApiError, AppState, ServerStore};
 
 /// The router over `state`. Every `/v1` route needs an API key (unless the
@@ -42,6 +42,25 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
         )
         .route("/v1/unacknowledged", get(acks::unacknowledged::<S>))
         .route("/v1/next-position", get(acks::next_position::<S>))
+        .route("/v1/queue/claims", post(queue::claim_work::<S>))
+        .route(
+            "/v1/queue/leases/{id}/extend",
+            post(queue::extend_lease::<S>),
+        )
+        .route(
+            "/v1/queue/leases/{id}/release",
+            post(queue::release_lease::<S>),
+        )
+        .route(
+            "/v1/queue/leases/{id}/ack",
+            post(queue::acknowledge_lease::<S>),
+        )
+        .route("/v1/queue/events/{id}", get(queue::queue_entry::<S>))
+        .route("/v1/queue/dead-letters", get(queue::list_dead_letters::<S>))
+        .route(
+            "/v1/queue/dead-letters/{id}/requeue",
+            post(queue::requeue_dead_letter::<S>),
+        )
         .route("/v1/streams/events", get(streams::events::<S>))
         .route("/v1/streams/signals", get(streams::signals::<S>))
         .route_layer(middleware::from_fn_with_state(

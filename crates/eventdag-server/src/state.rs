@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use eventdag::{DagStore, TenantStore};
+use eventdag::{DagStore, TenantStore, WorkQueue};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -13,11 +13,11 @@ use crate::notify::Notifier;
 use crate::rate_limit::RateLimiter;
 use crate::ServerConfig;
 
-/// What the server needs of a store: events with JSON payloads and the
-/// tenant registry. Every EventDag backend qualifies.
-pub trait ServerStore: DagStore<Payload = Value> + TenantStore + 'static {}
+/// What the server needs of a store: events with JSON payloads, the
+/// tenant registry and the work queue. Every EventDag backend qualifies.
+pub trait ServerStore: DagStore<Payload = Value> + TenantStore + WorkQueue + 'static {}
 
-impl<S> ServerStore for S where S: DagStore<Payload = Value> + TenantStore + 'static {}
+impl<S> ServerStore for S where S: DagStore<Payload = Value> + TenantStore + WorkQueue + 'static {}
 
 /// Shared state of the router. Cloning is cheap (one `Arc`).
 pub struct AppState<S> {

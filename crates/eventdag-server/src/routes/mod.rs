@@ -2,6 +2,7 @@
 
 pub(crate) mod acks;
 pub(crate) mod events;
+pub(crate) mod queue;
 pub(crate) mod signals;
 pub(crate) mod streams;
 pub(crate) mod system;
