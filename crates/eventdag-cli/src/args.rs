@@ -101,6 +101,115 @@ pub(crate) enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The work queue: claim events with a lease, finish them, and handle
+    /// dead letters (docs/queues.md).
+    #[command(subcommand)]
+    Work(WorkCommand),
+}
+
+/// `work` subcommands. Each names the tenant (default: the default
+/// tenant); another tenant's event is not found.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkCommand {
+    /// Lease unacknowledged REQUIRES_ACK events, oldest first; prints one
+    /// JSON line per event: `{"event", "attempt", "lease": {"token", "consumer", "deadline"}}`.
+    Claim {
+        /// Who claims (recorded on the lease).
+        #[arg(long)]
+        consumer: String,
+        /// At most this many (at most 1,000).
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Lease length in ms.
+        #[arg(long, default_value_t = 30_000)]
+        lease_ms: u64,
+        /// Only events of this kind.
+        #[arg(long)]
+        kind: Option<u16>,
+        /// Only events of this correlation chain.
+        #[arg(long)]
+        chain: Option<Uuid>,
+        /// Deliveries before an event is dead-lettered.
+        #[arg(long, default_value_t = eventdag::DEFAULT_MAX_ATTEMPTS)]
+        max_attempts: u32,
+        /// Send ErrorPropagation upstream from each event dead-lettered.
+        #[arg(long)]
+        signal_dead_letters: bool,
+        /// The tenant.
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
+    /// Extend a lease (heartbeat).
+    Extend {
+        /// The leased event.
+        id: Uuid,
+        /// The claim's token.
+        #[arg(long)]
+        token: Uuid,
+        /// The new lease from now, in ms.
+        #[arg(long, default_value_t = 30_000)]
+        lease_ms: u64,
+        /// The tenant.
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
+    /// Release a lease: claimable again now, or after a delay.
+    Release {
+        /// The leased event.
+        id: Uuid,
+        /// The claim's token.
+        #[arg(long)]
+        token: Uuid,
+        /// Claimable again after this many ms.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// The tenant.
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
+    /// Acknowledge through the queue: with --token, refused while another
+    /// claim's lease is valid; without, forced.
+    Ack {
+        /// The event.
+        id: Uuid,
+        /// The claim's token.
+        #[arg(long)]
+        token: Option<Uuid>,
+        /// Also send an `Ack` signal to every ancestor.
+        #[arg(long)]
+        upstream: bool,
+        /// The tenant.
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
+    /// List dead letters by event id, one JSON line each.
+    Dead {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Resume after this event id.
+        #[arg(long)]
+        after: Option<Uuid>,
+        /// The tenant.
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
+    /// Put a dead letter back in the queue, attempts reset.
+    Requeue {
+        /// The dead letter.
+        id: Uuid,
+        /// The tenant.
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
+    /// Print an event's queue state (lease, attempts, dead letter).
+    Show {
+        /// The event.
+        id: Uuid,
+        /// The tenant.
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
 }
 
 /// `tenant` subcommands.

@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use eventdag_lmdb::{LmdbDag, LmdbError, LmdbOptions};
 use serde_json::Value;
 
-use crate::args::{Command, KeyCommand, TenantCommand};
+use crate::args::{Command, KeyCommand, TenantCommand, WorkCommand};
 
 /// What a command does with the embedded store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,14 @@ impl Access {
             | Command::Signal {
                 signal: Some(_), ..
             }
-            | Command::Key(KeyCommand::Create { .. } | KeyCommand::Revoke { .. }) => Self::Write,
+            | Command::Key(KeyCommand::Create { .. } | KeyCommand::Revoke { .. })
+            | Command::Work(
+                WorkCommand::Claim { .. }
+                | WorkCommand::Extend { .. }
+                | WorkCommand::Release { .. }
+                | WorkCommand::Ack { .. }
+                | WorkCommand::Requeue { .. },
+            ) => Self::Write,
             Command::Get { .. }
             | Command::Ancestors(_)
             | Command::Descendants(_)
@@ -47,7 +54,8 @@ impl Access {
             | Command::Signal { signal: None, .. }
             | Command::Verify(_)
             | Command::Export(_)
-            | Command::Tenant(TenantCommand::List) => Self::Read,
+            | Command::Tenant(TenantCommand::List)
+            | Command::Work(WorkCommand::Dead { .. } | WorkCommand::Show { .. }) => Self::Read,
         }
     }
 }

@@ -11,6 +11,7 @@ mod serve;
 pub(crate) mod serve_config;
 mod tenants;
 mod verify;
+mod work;
 
 use std::io::Write;
 
@@ -66,5 +67,6 @@ pub(crate) async fn run<S: CliStore>(
         }
         Command::Tenant(command) => tenants::tenant(store, command, out).await,
         Command::Key(command) => tenants::key(store, command, out).await,
+        Command::Work(command) => work::run(store, command, out).await,
     }
 }
