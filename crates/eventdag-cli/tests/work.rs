@@ -56,7 +56,7 @@ fn claim_ack_release_dead_letter_and_requeue_from_the_command_line() {
             "ack",
             &first,
             "--token",
-            &next[0]["lease"]["token"].as_str().unwrap().to_owned(),
+            next[0]["lease"]["token"].as_str().unwrap(),
         ],
     );
     assert!(!refused.status.success());
