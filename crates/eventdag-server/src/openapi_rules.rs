@@ -23,7 +23,7 @@ use utoipa::Modify;
 const SCHEME: &str = "api_key";
 
 /// Parameters whose values are UUIDs.
-const UUID_PARAMETERS: &[&str] = &["id", "correlation_id", "parent", "event_id"];
+const UUID_PARAMETERS: &[&str] = &["id", "correlation_id", "parent", "event_id", "after_id"];
 
 /// Parameters that are `u32` (`format: int32` would cap them at 2^31 - 1).
 const U32_PARAMETERS: &[&str] = &["lane", "min_depth", "max_depth"];

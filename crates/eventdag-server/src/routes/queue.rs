@@ -434,23 +434,23 @@ pub(crate) async fn queue_entry<S: ServerStore>(
     ))
 }
 
-/// `?after=ID&limit=N`.
+/// `?after_id=ID&limit=N` (`after` is a cursor number elsewhere).
 #[derive(Debug, Deserialize)]
 pub(crate) struct DeadParams {
-    after: Option<String>,
+    after_id: Option<String>,
     #[serde(default, deserialize_with = "crate::query::saturating_limit")]
     limit: Option<usize>,
 }
 
 impl Params for DeadParams {
-    const NAMES: &'static [&'static str] = &["after", "limit"];
+    const NAMES: &'static [&'static str] = &["after_id", "limit"];
 }
 
-/// `GET /v1/queue/dead-letters?after=ID&limit=N`.
+/// `GET /v1/queue/dead-letters?after_id=ID&limit=N`.
 #[utoipa::path(
     get, path = "/v1/queue/dead-letters", tag = "queue",
     params(
-        ("after" = Option<String>, Query, description = "Resume after this event id (the last one seen)"),
+        ("after_id" = Option<String>, Query, description = "Resume after this event id (the last one seen)"),
         ("limit" = Option<usize>, Query, description = "Default 100, capped at the server's max limit"),
     ),
     responses(
@@ -463,9 +463,9 @@ pub(crate) async fn list_dead_letters<S: ServerStore>(
     QueryParams(params): QueryParams<DeadParams>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     let after = params
-        .after
+        .after_id
         .as_deref()
-        .map(|text| parse_id("after", text))
+        .map(|text| parse_id("after_id", text))
         .transpose()?;
     let limit = state.config().limit(params.limit);
     let letters = state
