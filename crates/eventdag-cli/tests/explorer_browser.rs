@@ -291,6 +291,17 @@ async fn explorer_draws_the_chain_and_shows_a_node() {
         }
     })
     .await;
+    // The work-queue panel answers for the event (acknowledged: no lease).
+    wait_until("the work-queue panel", || async {
+        match client.find(Locator::Css("#node-queue")).await {
+            Ok(panel) => {
+                let text = panel.text().await.unwrap();
+                text.contains("attempts") && text.contains("last consumer")
+            }
+            Err(_) => false,
+        }
+    })
+    .await;
     let signals = client
         .find(Locator::Css("#node-signals"))
         .await
