@@ -2,7 +2,7 @@
 //! release, a leased acknowledgment and a requeue do, decided here over
 //! [`QueueTxn`], the primitives a backend answers inside its write
 //! transaction. A leased acknowledgment is the signal flow's
-//! [`acknowledge`](super::acknowledge) with the lease check before it and
+//! [`acknowledge`] with the lease check before it and
 //! the queue state removed after it, in the same transaction: there is
 //! one acknowledgment flow, not two.
 //!
@@ -279,7 +279,7 @@ pub fn release<T: QueueTxn>(
 /// [`AckLease::Token`], refused while another claim's lease is valid
 /// (an expired lease, or none, does not stand in the way: the work is
 /// done, and redoing it would be worse). Then
-/// [`acknowledge`](super::acknowledge) runs unchanged, and the event's
+/// [`acknowledge`] runs unchanged, and the event's
 /// queue state (dead letter included) is removed. `tenant_id`: the
 /// caller's tenant, none for the store-wide SPEC §1 `acknowledge`.
 ///
