@@ -51,6 +51,19 @@ type EntryRow = (
     Option<i64>,
 );
 
+/// The clock and a queue row, or nulls (`sql::ENTRIES_AT_CLOCK`).
+type ClockedRow = (
+    i64,
+    Option<Uuid>,
+    Option<i64>,
+    Option<Uuid>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
 type Tx = Transaction<'static, Postgres>;
 
 fn u32_of(event_id: EventId, field: &str, value: i64) -> Result<u32, ErrorEffect> {
@@ -137,31 +150,34 @@ where
         move |error| nothing_written(self.sql(&operation, &error))
     }
 
-    /// The server's clock, µs.
-    async fn clock(&self, tx: &mut Tx, operation: &str) -> Result<u64, ErrorEffect> {
-        let (now,): (i64,) = sqlx::query_as(sql::CLOCK)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(self.queue_sql(operation))?;
-        model_u64(None, "clock", now)
-    }
-
-    async fn entries(
+    /// The queue rows of `ids` and the server's clock, µs (one round
+    /// trip).
+    async fn entries_at_clock(
         &self,
         tx: &mut Tx,
         operation: &str,
         tenant_id: TenantId,
         ids: &[EventId],
-    ) -> Result<HashMap<EventId, QueueEntry>, ErrorEffect> {
-        let rows: Vec<EntryRow> = sqlx::query_as(sql::ENTRIES)
+    ) -> Result<(HashMap<EventId, QueueEntry>, u64), ErrorEffect> {
+        let rows: Vec<ClockedRow> = sqlx::query_as(sql::ENTRIES_AT_CLOCK)
             .bind(tenant_id)
             .bind(ids)
             .fetch_all(&mut **tx)
             .await
             .map_err(self.queue_sql(operation))?;
-        rows.into_iter()
-            .map(|row| entry_of(tenant_id, row))
-            .collect()
+        let now = rows
+            .first()
+            .map_or(Ok(0), |row| model_u64(None, "clock", row.0))?;
+        let mut entries = HashMap::with_capacity(rows.len());
+        for (_, id, attempts, token, consumer, until, last, available, dead) in rows {
+            // The NOT NULL columns are null only in the no-row row.
+            if let (Some(id), Some(attempts), Some(available)) = (id, attempts, available) {
+                let row = (id, attempts, token, consumer, until, last, available, dead);
+                let (id, entry) = entry_of(tenant_id, row)?;
+                entries.insert(id, entry);
+            }
+        }
+        Ok((entries, now))
     }
 
     /// Stores the rows a flow decided: upserts, then deletes.
@@ -327,10 +343,9 @@ where
         }
         waiting.sort_by_key(|w| (w.timestamp, w.event_id));
         let ids: Vec<EventId> = waiting.iter().map(|w| w.event_id).collect();
-        let entries = self
-            .entries(&mut tx, "claim", request.tenant_id, &ids)
+        let (entries, now) = self
+            .entries_at_clock(&mut tx, "claim", request.tenant_id, &ids)
             .await?;
-        let now = self.clock(&mut tx, "claim").await?;
         let mut planner = QueuePlanner {
             waiting,
             entries,
@@ -412,14 +427,17 @@ where
                         flags: EventFlags::from_bits_retain(flags),
                     },
                 );
-                planner.entries = self
-                    .entries(&mut tx, operation, tenant_id, &[event_id])
+                let (entries, now) = self
+                    .entries_at_clock(&mut tx, operation, tenant_id, &[event_id])
                     .await?;
-                Some(tenant_id)
+                planner.entries = entries;
+                Some((tenant_id, now))
             }
+            // Not found: the flow says so before it looks at the time.
             None => None,
         };
-        let now = self.clock(&mut tx, operation).await?;
+        let now = tenant.map_or(0, |(_, now)| now);
+        let tenant = tenant.map(|(tenant, _)| tenant);
         let answer = decide(&mut planner, now)?;
         if let (Some(tenant), false) = (tenant, planner.writes.is_empty()) {
             self.store_queue_writes(&mut tx, operation, tenant, &planner.writes)
@@ -451,11 +469,10 @@ where
         let mut queue = QueuePlanner::default();
         let mut now = now;
         if let (AckLease::Token(_), Some(target)) = (lease, signals.target(event_id)?) {
-            queue.entries = self
-                .entries(tx, "acknowledge", target.tenant_id, &[event_id])
-                .await?;
             // Leases are judged by the server's clock.
-            now = self.clock(tx, "acknowledge").await?;
+            (queue.entries, now) = self
+                .entries_at_clock(tx, "acknowledge", target.tenant_id, &[event_id])
+                .await?;
         }
         let mut txn = WithQueue { signals, queue };
         let acknowledged =

@@ -1,10 +1,5 @@
 //! The statements of the work queues (migration 0003).
 
-/// This server's clock in µs since the epoch: every lease is judged by
-/// it. `clock_timestamp()`, not `now()`: the time of the statement, after
-/// the locks before it were taken, not the start of the transaction.
-pub(super) const CLOCK: &str = "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8";
-
 /// The tenant's claimable events, oldest first, each row locked `FOR NO
 /// KEY UPDATE ... SKIP LOCKED`: a claim in flight elsewhere holds its
 /// rows, and this one passes them by instead of waiting. `$5` picks the
@@ -41,6 +36,17 @@ pub(super) const TENANT_OF: &str = "SELECT tenant_id FROM eventdag_event_ids WHE
 pub(super) const ENTRIES: &str = "\
 SELECT event_id, attempts, lease_token, consumer, lease_until, last_consumer, available_at, dead_at \
 FROM eventdag_queue WHERE tenant_id = $1 AND event_id = ANY($2)";
+
+/// The queue rows of `$2` in tenant `$1` and this server's clock in µs
+/// since the epoch (by which every lease is judged), in one round trip:
+/// one row with null queue columns when there is no queue row.
+/// `clock_timestamp()`, not `now()`: the time of the statement, after the
+/// locks taken before it, not the start of the transaction.
+pub(super) const ENTRIES_AT_CLOCK: &str = "\
+SELECT c.now, q.event_id, q.attempts, q.lease_token, q.consumer, q.lease_until, q.last_consumer, \
+  q.available_at, q.dead_at \
+FROM (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS now) AS c \
+LEFT JOIN eventdag_queue q ON q.tenant_id = $1 AND q.event_id = ANY($2)";
 
 /// Stores the queue rows a flow decided, in one statement.
 pub(super) const UPSERT: &str = "\
