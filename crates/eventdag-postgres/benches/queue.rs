@@ -4,7 +4,9 @@
 //! hand — a plain table, `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
 //! LOCKED)` to lease a batch, one `UPDATE` per finished job — with the
 //! same batch size, consumers and one transaction per finished job, in
-//! one run on one scratch database. Prints Markdown rows.
+//! one run on one scratch database; and the store's own plain
+//! `acknowledge` of as many events (another tenant), to tell the queue's
+//! cost from the acknowledgment's. Prints Markdown rows.
 //!
 //! `cargo bench -p eventdag-postgres --bench queue`; the server is
 //! `EVENTDAG_TEST_DATABASE_URL` (default the local one);
@@ -15,7 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eventdag::{
-    AckLease, ClaimRequest, EventDagExt, EventFlags, NewEvent, WorkQueue, DEFAULT_TENANT,
+    AckLease, ClaimRequest, EventDag, EventDagExt, EventFlags, EventId, NewEvent, TenantId,
+    WorkQueue, DEFAULT_TENANT,
 };
 use eventdag_postgres::test_support::ScratchDatabase;
 use eventdag_postgres::{PgDag, PgOptions};
@@ -36,13 +39,42 @@ const BASELINE_CLAIM: &str = "UPDATE jobs SET lease_until = now() + interval '60
     ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, payload";
 const BASELINE_DONE: &str = "UPDATE jobs SET done = true WHERE id = $1";
 
-async fn fill(store: &PgDag<Value>, events: usize) {
+async fn fill(store: &PgDag<Value>, tenant: TenantId, events: usize) -> Vec<EventId> {
+    let mut ids = Vec::with_capacity(events);
     for start in (0..events).step_by(1_000) {
         let drafts = (start..events.min(start + 1_000))
-            .map(|n| NewEvent::new(json!({ "job": n })).flags(EventFlags::REQUIRES_ACK))
+            .map(|n| {
+                NewEvent::new(json!({ "job": n }))
+                    .tenant(tenant)
+                    .flags(EventFlags::REQUIRES_ACK)
+            })
             .collect();
-        store.append_new_batch(drafts).await.ok().unwrap();
+        let stored = store.append_new_batch(drafts).await.ok().unwrap();
+        ids.extend(stored.iter().map(|event| event.id()));
     }
+    ids
+}
+
+/// The store's own SPEC §1 `acknowledge`, ids split between the
+/// consumers up front: what the store's acknowledgment costs without the
+/// queue.
+async fn plain_acks(store: Arc<PgDag<Value>>, ids: Vec<EventId>) -> usize {
+    let share = ids.len().div_ceil(CONSUMERS);
+    let mut tasks = Vec::new();
+    for part in ids.chunks(share) {
+        let (store, part) = (Arc::clone(&store), part.to_vec());
+        tasks.push(tokio::spawn(async move {
+            for id in &part {
+                store.acknowledge(*id, false).await.ok().unwrap();
+            }
+            part.len()
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    total
 }
 
 async fn queue(store: Arc<PgDag<Value>>) -> usize {
@@ -142,11 +174,17 @@ fn main() {
         let store = Arc::new(PgDag::<Value>::connect_with(&database.url(), options).await.unwrap());
         println!("| PostgreSQL, 8 consumers | events | time | events/s |");
         println!("|---|---:|---:|---:|");
-        fill(&store, events).await;
+        fill(&store, DEFAULT_TENANT, events).await;
         let started = Instant::now();
         let done = queue(Arc::clone(&store)).await;
         assert_eq!(done, events);
         row("PgDag: claim 32 + acknowledge each with its token", done, started.elapsed());
+
+        let other = uuid::Uuid::from_u128(0x0b0b_0b0b_0000_4000_8000_0000_0000_000b);
+        let ids = fill(&store, other, events).await;
+        let started = Instant::now();
+        let done = plain_acks(Arc::clone(&store), ids).await;
+        row("PgDag: plain `acknowledge`, ids split up front", done, started.elapsed());
 
         let pool = store.pool().clone();
         sqlx::query(BASELINE_SCHEMA).execute(&pool).await.unwrap();
