@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use anyhow::anyhow;
+use eventdag::RawJson;
 use eventdag_lmdb::{LmdbDag, LmdbError, LmdbOptions};
-use serde_json::Value;
 
 use crate::args::{Command, KeyCommand, TenantCommand};
 
@@ -53,7 +53,7 @@ impl Access {
 }
 
 /// Opens the embedded store in `path` for `access`.
-pub(crate) fn open(path: &Path, access: Access) -> anyhow::Result<LmdbDag<Value>> {
+pub(crate) fn open(path: &Path, access: Access) -> anyhow::Result<LmdbDag<RawJson>> {
     let options = match access {
         Access::Read => LmdbOptions::default().read_only(true),
         Access::Write => LmdbOptions::default().create(false),

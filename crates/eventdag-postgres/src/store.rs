@@ -22,7 +22,8 @@ const CHANGE_BUFFER: usize = 4096;
 /// The EventDag store on PostgreSQL: durable, shared by every node that
 /// connects to the same database. Cloning shares the pool.
 ///
-/// Generic over the payload `P`, stored as `jsonb`.
+/// Generic over the payload `P`, stored as the `json` text serde_json
+/// encodes it to (exactly the bytes its hash covers).
 pub struct PgDag<P> {
     pub(crate) inner: Arc<Inner>,
     _payload: PhantomData<fn() -> P>,
