@@ -13,7 +13,8 @@ use crate::ApiError;
 #[serde(deny_unknown_fields)]
 pub struct NewEventBody {
     /// Any JSON value (required): object, array, string, number,
-    /// boolean or null.
+    /// boolean or null. Stored and served exactly as sent (numbers, key
+    /// order, escapes), without the whitespace between tokens.
     #[schema(value_type = Value)]
     pub payload: RawJson,
     /// Parent event ids (default none: a root).
