@@ -391,7 +391,7 @@ mod tests {
             read.lookups.chains.extend(asked.chains);
         }
         let mut planner = Planner::new(read);
-        let mut plan_one = |planner: &mut Planner<Value>, batch: &mut PreparedBatch<Value>| {
+        let plan_one = |planner: &mut Planner<Value>, batch: &mut PreparedBatch<Value>| {
             let mark = planner.checkpoint();
             let result = append_all(planner, batch, now);
             if !matches!(result, Ok(Admission::Admitted)) {
