@@ -5,24 +5,15 @@
 
 mod common;
 
-use common::eventdag;
+use common::{eventdag, ok_lines_as};
 use eventdag::{Event, RawJson};
 
 const EXACT: &str = r#"{"z":0.9813026452884325,"big":123456789012345678901234567890,"huge":1e400,"cents":1.50,"k":1,"k":2,"s":"\u00e9"}"#;
 
-/// The events a successful run printed, one JSON line each, decoded with
-/// exact payloads (a `Value` could not even hold `1e400`).
+/// The events a successful run printed, decoded with exact payloads (a
+/// `Value` could not even hold `1e400`).
 fn events(output: &std::process::Output) -> Vec<Event<RawJson>> {
-    assert!(
-        output.status.success(),
-        "eventdag failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+    ok_lines_as(output)
 }
 
 #[test]

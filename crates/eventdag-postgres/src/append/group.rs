@@ -112,10 +112,14 @@ where
                 break;
             }
             let Some(first_id) = job.ids().next() else {
+                // Callers queue only batches with an event to store.
+                job.stored();
+                next = jobs.try_recv().ok();
                 continue;
             };
             if !job.watch.take(first_id, Recovery::Append) {
                 // Its caller timed out before the group took it.
+                next = jobs.try_recv().ok();
                 continue;
             }
             ids.extend(job.ids());
