@@ -102,6 +102,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
         StoreSpec::Lmdb(path) => {
+            // A refused import must not leave a new, empty store behind.
+            let created = matches!(cli.command, Command::Import(_)) && embedded::is_new(&path);
+            let existed = path.exists();
             let store = Arc::new(embedded::open(&path, embedded::Access::of(&cli.command))?);
             if let Command::Verify(args) = &cli.command {
                 if args.id.is_none() && args.chain.is_none() {
@@ -115,7 +118,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
             }
-            commands::run(&store, cli.command, cli.pretty, &mut out).await?;
+            let result = commands::run(&store, cli.command, cli.pretty, &mut out).await;
+            if result.is_err() && created {
+                drop(store);
+                embedded::remove_created(&path, existed)?;
+            }
+            result?;
         }
         StoreSpec::Postgres(url) => {
             let store =
