@@ -7,10 +7,40 @@
 use std::path::Path;
 
 use anyhow::anyhow;
+use eventdag::RawJson;
 use eventdag_lmdb::{LmdbDag, LmdbError, LmdbOptions};
-use serde_json::Value;
 
 use crate::args::{Command, KeyCommand, TenantCommand, WorkCommand};
+
+/// Whether `path` holds nothing yet: a store opened there is one this
+/// run creates.
+pub(crate) fn is_new(path: &Path) -> bool {
+    std::fs::read_dir(path).map_or(true, |mut entries| entries.next().is_none())
+}
+
+/// Removes the store a failed run created at `path` (which [`is_new`]
+/// found empty or missing), so that a refused `import` leaves the
+/// directory as it was: missing, or empty.
+///
+/// # Errors
+/// When the files cannot be removed.
+pub(crate) fn remove_created(path: &Path, existed: bool) -> anyhow::Result<()> {
+    let removal = if existed {
+        eventdag_lmdb::STORE_FILES
+            .iter()
+            .map(|name| path.join(name))
+            .filter(|file| file.exists())
+            .try_for_each(std::fs::remove_file)
+    } else {
+        std::fs::remove_dir_all(path)
+    };
+    removal.map_err(|error| {
+        anyhow!(
+            "the store this run created at {} could not be removed: {error}",
+            path.display()
+        )
+    })
+}
 
 /// What a command does with the embedded store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +91,7 @@ impl Access {
 }
 
 /// Opens the embedded store in `path` for `access`.
-pub(crate) fn open(path: &Path, access: Access) -> anyhow::Result<LmdbDag<Value>> {
+pub(crate) fn open(path: &Path, access: Access) -> anyhow::Result<LmdbDag<RawJson>> {
     let options = match access {
         Access::Read => LmdbOptions::default().read_only(true),
         Access::Write => LmdbOptions::default().create(false),

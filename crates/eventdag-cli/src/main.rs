@@ -16,9 +16,9 @@ use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use eventdag::MemoryDag;
+use eventdag::RawJson;
 use eventdag_postgres::PgDag;
 use eventdag_tiered::TieredDag;
-use serde_json::Value;
 
 use args::{Cli, Command};
 use store_spec::StoreSpec;
@@ -98,10 +98,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let spec = StoreSpec::from_args(&cli.store)?;
     match spec {
         StoreSpec::Memory => {
-            let store = Arc::new(MemoryDag::<Value>::new());
+            let store = Arc::new(MemoryDag::<RawJson>::new());
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
         StoreSpec::Lmdb(path) => {
+            // A refused import must not leave a new, empty store behind.
+            let created = matches!(cli.command, Command::Import(_)) && embedded::is_new(&path);
+            let existed = path.exists();
             let store = Arc::new(embedded::open(&path, embedded::Access::of(&cli.command))?);
             if let Command::Verify(args) = &cli.command {
                 if args.id.is_none() && args.chain.is_none() {
@@ -115,25 +118,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
             }
-            commands::run(&store, cli.command, cli.pretty, &mut out).await?;
+            let result = commands::run(&store, cli.command, cli.pretty, &mut out).await;
+            if result.is_err() && created {
+                drop(store);
+                embedded::remove_created(&path, existed)?;
+            }
+            result?;
         }
         StoreSpec::Postgres(url) => {
             let store =
-                Arc::new(PgDag::<Value>::connect(&url).await.with_context(|| {
+                Arc::new(PgDag::<RawJson>::connect(&url).await.with_context(|| {
                     format!("cannot connect to PostgreSQL at {}", redact(&url))
                 })?);
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
         StoreSpec::Tiered(cache, url) => {
-            let store = Arc::new(TieredDag::<Value>::open(&cache, &url).await.with_context(
-                || {
-                    format!(
-                        "cannot open the tiered store (cache {}, PostgreSQL {})",
-                        cache.display(),
-                        redact(&url)
-                    )
-                },
-            )?);
+            let store = Arc::new(
+                TieredDag::<RawJson>::open(&cache, &url)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot open the tiered store (cache {}, PostgreSQL {})",
+                            cache.display(),
+                            redact(&url)
+                        )
+                    })?,
+            );
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
     }

@@ -3,13 +3,13 @@
 use std::io::Write;
 
 use eventdag::Event;
+use eventdag::RawJson;
 use serde::Serialize;
-use serde_json::Value;
 
 /// Prints events as JSON lines, or as a table with `pretty`.
 pub(crate) fn events(
     out: &mut impl Write,
-    events: &[Event<Value>],
+    events: &[Event<RawJson>],
     pretty: bool,
 ) -> anyhow::Result<()> {
     if !pretty {

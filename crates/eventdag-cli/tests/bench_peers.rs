@@ -24,9 +24,10 @@ const SELF_CONTAINED: [&str; 3] = [
     "SQLite (WAL, synchronous=FULL)",
 ];
 
-const ROWS: [&str; 5] = [
+const ROWS: [&str; 6] = [
     "sequential durable append",
     "16 concurrent appenders",
+    "16 appenders, 16 tenants",
     "batch of 1,000 per commit",
     "read by id",
     "100 most recent before an event",

@@ -222,3 +222,21 @@ fn counts_tell_imported_events_from_ones_already_present() {
     let copy = ok_lines(&eventdag(&target, &["chain", &source.root]));
     assert_eq!(copy, source.lines, "same events and hashes");
 }
+
+#[test]
+fn a_refused_import_leaves_no_new_store_behind() {
+    let source = exported();
+    let mut lines = source.lines.clone();
+    lines[0]["hash"] = json!("00".repeat(32));
+    let file = source.file("refused.jsonl", &lines);
+
+    let missing = source.target("missing");
+    assert!(!import(&missing, &file, &[]).status.success());
+    assert!(!missing.exists(), "a refused import created {missing:?}");
+
+    let empty = source.target("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(!import(&empty, &file, &[]).status.success());
+    let left: Vec<_> = std::fs::read_dir(&empty).unwrap().collect();
+    assert!(left.is_empty(), "a refused import left {left:?}");
+}

@@ -11,7 +11,7 @@ use crate::error::LmdbError;
 pub(crate) const DATA_FILE: &str = "data.mdb";
 
 /// LMDB's reader table, created beside the data file.
-const READER_TABLE: &str = "lock.mdb";
+pub(crate) const READER_TABLE: &str = "lock.mdb";
 
 /// What [`inspect`] found at a data directory path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -63,6 +63,10 @@ pub use options::{
 pub use raw::{RawEntry, RawRead, RawStore, RawWrite};
 pub use schema::FORMAT_VERSION;
 
+/// The files a store directory holds: the data file, LMDB's reader table
+/// and the directory lock.
+pub const STORE_FILES: [&str; 3] = [layout::DATA_FILE, layout::READER_TABLE, env::LOCK_FILE];
+
 /// The record layout of the `events` table (see `docs/storage-lmdb.md`),
 /// for stores that keep EventDag records in a [`RawStore`]: the tiered
 /// store's hot cache holds exactly these bytes.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// table aliased `e`.
 pub(crate) const EVENT_COLUMNS: &str = "e.tenant_id, e.event_id, e.correlation_id, e.ts, e.depth, \
      e.lane, e.sequence, e.payload_size, e.kind, e.flags, e.parents, e.payload::text AS payload, \
-     e.hash, e.log_cursor";
+     e.payload_encoding, e.hash, e.log_cursor";
 
 /// One row of `eventdag_events` as selected by [`EVENT_COLUMNS`].
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -31,9 +31,20 @@ pub(crate) struct EventRow {
     pub(crate) flags: i16,
     pub(crate) parents: Vec<Uuid>,
     pub(crate) payload: String,
+    /// [`PAYLOAD_AS_HASHED`] or [`PAYLOAD_RENDERED_BY_JSONB`].
+    pub(crate) payload_encoding: i16,
     pub(crate) hash: Vec<u8>,
     pub(crate) log_cursor: i64,
 }
+
+/// `payload_encoding` of a row whose `json` text is the bytes its hash
+/// covers (every row written since migration 0002).
+pub(crate) const PAYLOAD_AS_HASHED: i16 = 1;
+
+/// `payload_encoding` of a row written before migration 0002: its text is
+/// jsonb's rendering, and its hash covers serde_json's encoding of that
+/// rendering decoded as a `serde_json::Value`.
+pub(crate) const PAYLOAD_RENDERED_BY_JSONB: i16 = 0;
 
 /// A stored integer outside the range of its model field.
 fn out_of_range(event_id: EventId, field: &str, value: impl std::fmt::Display) -> ErrorEffect {
@@ -85,9 +96,9 @@ pub(crate) fn decode_payload<P: DeserializeOwned>(
     })
 }
 
-/// The bytes an event's payload was hashed over, reproduced from `jsonb`:
-/// decoded as `P`, encoded again with `serde_json` (see
-/// docs/storage-postgres.md, "Payload encoding").
+/// The bytes an event's payload was hashed over: `P` encoded with
+/// `serde_json`, which for the stored text of a row is that text again
+/// (see docs/storage-postgres.md, "Payload encoding").
 pub(crate) fn payload_bytes<P: Serialize>(
     event_id: EventId,
     payload: &P,
@@ -127,10 +138,25 @@ impl EventRow {
         Ok((header, EventHash(hash)))
     }
 
+    /// The payload text the event was appended with: the stored text, or
+    /// for a row written before migration 0002 serde_json's encoding of
+    /// jsonb's rendering, as it was hashed and served then.
+    fn appended_text(&self) -> Result<std::borrow::Cow<'_, str>, ErrorEffect> {
+        let id = self.event_id;
+        match self.payload_encoding {
+            PAYLOAD_AS_HASHED => Ok(std::borrow::Cow::Borrowed(&self.payload)),
+            PAYLOAD_RENDERED_BY_JSONB => {
+                let value: serde_json::Value = decode_payload(id, &self.payload)?;
+                Ok(std::borrow::Cow::Owned(value.to_string()))
+            }
+            other => Err(out_of_range(id, "payload_encoding", other)),
+        }
+    }
+
     /// The event with its payload decoded as `P`.
     pub(crate) fn into_event<P: DeserializeOwned>(self) -> Result<Event<P>, ErrorEffect> {
         let (header, hash) = self.parts()?;
-        let payload = decode_payload(self.event_id, &self.payload)?;
+        let payload = decode_payload(self.event_id, &self.appended_text()?)?;
         Ok(Event {
             header,
             tenant_id: self.tenant_id,

@@ -45,7 +45,7 @@ impl Recovery {
         }
     }
 
-    fn unknown(self, operation: &str, event_id: EventId, what: &str) -> ErrorEffect {
+    pub(crate) fn unknown(self, operation: &str, event_id: EventId, what: &str) -> ErrorEffect {
         ErrorEffect::OutcomeUnknown {
             operation: operation.to_owned(),
             event_id,
@@ -57,29 +57,55 @@ impl Recovery {
     }
 }
 
-/// Which write's COMMIT is in flight, if any. Lives outside the future
-/// that the operation timeout drops, so that a timeout during COMMIT is
-/// reported as an unknown outcome, not as a timeout that wrote nothing.
+/// Which write's COMMIT may be in flight, if any. Lives outside the
+/// future that the operation timeout drops, so that a timeout during
+/// COMMIT is reported as an unknown outcome, not as a timeout that wrote
+/// nothing. An append handed to the group committer is "in flight" from
+/// the moment the committer takes it into a group; a caller that times out
+/// before that cancels it, so the committer never writes it.
 #[derive(Debug, Default)]
 pub(crate) struct CommitWatch {
-    in_flight: Mutex<Option<(EventId, Recovery)>>,
+    state: Mutex<WatchState>,
+}
+
+#[derive(Debug, Default)]
+struct WatchState {
+    in_flight: Option<(EventId, Recovery)>,
+    cancelled: bool,
 }
 
 impl CommitWatch {
-    fn set(&self, value: Option<(EventId, Recovery)>) {
-        // The guarded value is a plain copy: a poisoned lock holds a
-        // usable one.
-        *self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = value;
+    fn with<T>(&self, change: impl FnOnce(&mut WatchState) -> T) -> T {
+        // The guarded value is plain data: a poisoned lock holds a usable
+        // one.
+        change(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn get(&self) -> Option<(EventId, Recovery)> {
-        *self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// Marks `event_id`'s write as possibly committing.
+    pub(crate) fn set(&self, value: Option<(EventId, Recovery)>) {
+        self.with(|state| state.in_flight = value);
+    }
+
+    /// For the group committer: marks the write as in flight, unless its
+    /// caller gave up first (`false`: the write must not happen).
+    pub(crate) fn take(&self, event_id: EventId, recovery: Recovery) -> bool {
+        self.with(|state| {
+            if !state.cancelled {
+                state.in_flight = Some((event_id, recovery));
+            }
+            !state.cancelled
+        })
+    }
+
+    /// For a caller that gives up: the write in flight, or `None` after
+    /// cancelling it so that it never starts.
+    fn cancel_unless_in_flight(&self) -> Option<(EventId, Recovery)> {
+        self.with(|state| {
+            if state.in_flight.is_none() {
+                state.cancelled = true;
+            }
+            state.in_flight
+        })
     }
 }
 
@@ -112,12 +138,18 @@ impl<P> PgDag<P> {
         call: impl Future<Output = Result<T, ErrorEffect>>,
     ) -> Result<T, ErrorEffect> {
         let result = self.bounded(operation, call).await;
-        match (result, watch.get()) {
-            (Err(ErrorEffect::Timeout { after_ms, .. }), Some((event_id, recovery))) => {
-                let what = format!("the operation timeout of {after_ms} ms passed");
-                Err(recovery.unknown(operation, event_id, &what))
-            }
-            (other, _) => other,
+        match result {
+            Err(ErrorEffect::Timeout { after_ms, .. }) => match watch.cancel_unless_in_flight() {
+                Some((event_id, recovery)) => {
+                    let what = format!("the operation timeout of {after_ms} ms passed");
+                    Err(recovery.unknown(operation, event_id, &what))
+                }
+                None => Err(ErrorEffect::Timeout {
+                    operation: operation.to_owned(),
+                    after_ms,
+                }),
+            },
+            other => other,
         }
     }
 }

@@ -28,7 +28,7 @@ where
         } else {
             "append_batch"
         };
-        let watch = CommitWatch::default();
+        let watch = std::sync::Arc::new(CommitWatch::default());
         let append = self.append_drafts(operation, &watch, drafts);
         match self.bounded_write(operation, &watch, append).await {
             Ok(Outcome::Stored(appended)) => Effect::Ok(appended),

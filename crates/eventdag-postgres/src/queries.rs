@@ -41,14 +41,35 @@ fn walk(step: &str, order: &str) -> String {
 }
 
 /// `$1` and its ancestors, most recent first, at most `$2`: one query,
-/// following the ordered `parents` array of each row.
+/// following the ordered `parents` array of each row, and no deeper into
+/// the past than the answer can reach. An event's depth is one more than
+/// its deepest parent's, so every depth between the start's and 0 holds an
+/// ancestor: the first `$2` of them (by depth, descending) all have depth
+/// above `start.depth - $2`, and the walk does not go below it — a walk of
+/// 100 in a chain of 10,000 visits 100 events, not 10,000.
 pub(crate) static ANCESTORS: LazyLock<String> = LazyLock::new(|| {
-    walk(
-        "SELECT w.tenant_id, p.parent_id FROM walk w \
-         CROSS JOIN LATERAL (SELECT e.parents FROM eventdag_events e \
-           WHERE e.tenant_id = w.tenant_id AND e.event_id = w.event_id OFFSET 0) AS e \
-         CROSS JOIN LATERAL unnest(e.parents) AS p(parent_id)",
-        "depth DESC, lane DESC, sequence DESC",
+    format!(
+        "WITH RECURSIVE start AS ( \
+           SELECT e.tenant_id, e.event_id, e.depth, e.parents FROM eventdag_event_ids i \
+           CROSS JOIN LATERAL (SELECT e.tenant_id, e.event_id, e.depth, e.parents \
+             FROM eventdag_events e \
+             WHERE e.tenant_id = i.tenant_id AND e.event_id = i.event_id OFFSET 0) AS e \
+           WHERE i.event_id = $1 \
+         ), walk(tenant_id, event_id, depth, parents) AS ( \
+           SELECT tenant_id, event_id, depth, parents FROM start \
+           UNION \
+           SELECT pe.tenant_id, pe.event_id, pe.depth, pe.parents FROM walk w \
+           CROSS JOIN LATERAL unnest(w.parents) AS p(parent_id) \
+           CROSS JOIN LATERAL (SELECT e.tenant_id, e.event_id, e.depth, e.parents \
+             FROM eventdag_events e \
+             WHERE e.tenant_id = w.tenant_id AND e.event_id = p.parent_id OFFSET 0) AS pe \
+           WHERE pe.depth > (SELECT depth FROM start) - $2 \
+         ) \
+         SELECT e.* FROM walk w CROSS JOIN LATERAL ( \
+           SELECT {EVENT_COLUMNS} FROM eventdag_events e \
+           WHERE e.tenant_id = w.tenant_id AND e.event_id = w.event_id OFFSET 0 \
+         ) AS e \
+         ORDER BY e.depth DESC, e.lane DESC, e.sequence DESC LIMIT $2"
     )
 });
 

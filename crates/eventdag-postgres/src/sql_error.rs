@@ -7,8 +7,7 @@ use eventdag::ErrorEffect;
 mod sqlstate {
     /// `query_canceled`: `statement_timeout` fired.
     pub(super) const QUERY_CANCELED: &str = "57014";
-    /// Class 22, data exception: a value the column type refuses (e.g. a
-    /// `\u0000` escape in a `jsonb` string).
+    /// Class 22, data exception: a value the column type refuses.
     pub(super) const DATA_EXCEPTION_CLASS: &str = "22";
 }
 
@@ -60,7 +59,7 @@ pub(crate) fn storage_error(
             } else if code.starts_with(sqlstate::DATA_EXCEPTION_CLASS) {
                 ErrorEffect::invalid(
                     "payload",
-                    format!("PostgreSQL refused a value during {operation}: {db}; accepted: JSON that jsonb can store (no \\u0000 in strings)"),
+                    format!("PostgreSQL refused a value during {operation}: {db}; accepted: values within the columns' ranges (docs/storage-postgres.md)"),
                 )
             } else {
                 ErrorEffect::unavailable(operation, format!("PostgreSQL error {code}: {db}"))

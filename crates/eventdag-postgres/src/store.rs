@@ -4,13 +4,14 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use eventdag::ErrorEffect;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+use crate::append::group::Job;
 use crate::notify::PgChange;
 use crate::sql_error::storage_error;
 use crate::{PgError, PgOptions};
@@ -22,21 +23,26 @@ const CHANGE_BUFFER: usize = 4096;
 /// The EventDag store on PostgreSQL: durable, shared by every node that
 /// connects to the same database. Cloning shares the pool.
 ///
-/// Generic over the payload `P`, stored as `jsonb`.
+/// Generic over the payload `P`, stored as the `json` text serde_json
+/// encodes it to (exactly the bytes its hash covers).
 pub struct PgDag<P> {
-    pub(crate) inner: Arc<Inner>,
-    _payload: PhantomData<fn() -> P>,
+    pub(crate) inner: Arc<Inner<P>>,
+    pub(crate) _payload: PhantomData<fn() -> P>,
 }
 
 /// What clones share.
-pub(crate) struct Inner {
+pub(crate) struct Inner<P> {
     pub(crate) pool: PgPool,
     pub(crate) options: PgOptions,
     pub(crate) changes: broadcast::Sender<PgChange>,
     pub(crate) listener: Mutex<Option<JoinHandle<()>>>,
+    /// The group committer's queue, started by the first append (it
+    /// needs a runtime, which `from_pool` may lack). Dropping it ends the
+    /// committer.
+    pub(crate) appends: OnceLock<mpsc::UnboundedSender<Job<P>>>,
 }
 
-impl Drop for Inner {
+impl<P> Drop for Inner<P> {
     fn drop(&mut self) {
         let task = self
             .listener
@@ -116,6 +122,7 @@ impl<P> PgDag<P> {
                 options,
                 changes,
                 listener: Mutex::new(None),
+                appends: OnceLock::new(),
             }),
             _payload: PhantomData,
         }

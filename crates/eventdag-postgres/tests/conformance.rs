@@ -17,7 +17,7 @@ async fn fresh_store() -> (PgDag<Value>, Guard) {
 /// Rewrites the stored payload behind the store's back, keeping the hash.
 async fn corrupt(store: &PgDag<Value>, event_id: EventId) {
     let changed = sqlx::query(
-        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::jsonb WHERE event_id = $1",
+        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::json WHERE event_id = $1",
     )
     .bind(event_id)
     .execute(store.pool())

@@ -15,10 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use eventdag::RawJson;
 use eventdag::{EventDagExt, EventId, MemoryDag, NewEvent};
 use eventdag_lmdb::LmdbDag;
 use eventdag_server::{serve_listener, AppState, ServerConfig, ServerStore};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Depth of the chain the ancestors walk runs over.
 const CHAIN: usize = 200;
@@ -91,7 +92,7 @@ async fn seed<S: ServerStore>(store: &S) -> Result<(Vec<EventId>, EventId)> {
     let mut ids = Vec::new();
     let mut parent: Option<EventId> = None;
     for n in 0..CHAIN {
-        let mut draft = NewEvent::new(json!({"n": n, "text": "seed event"}));
+        let mut draft = NewEvent::new(json!({"n": n, "text": "seed event"}).into());
         if let Some(parent) = parent {
             draft = draft.parents([parent]);
         }
@@ -115,12 +116,12 @@ async fn main() -> Result<()> {
     let store = args.next().unwrap_or_else(|| "memory".to_owned());
     match store.strip_prefix("lmdb:") {
         Some(dir) => {
-            let dag = LmdbDag::<Value>::open(dir).with_context(|| format!("opening {dir}"))?;
+            let dag = LmdbDag::<RawJson>::open(dir).with_context(|| format!("opening {dir}"))?;
             run(Arc::new(dag), "LmdbDag", seconds, clients).await
         }
         None if store == "memory" => {
             run(
-                Arc::new(MemoryDag::<Value>::new()),
+                Arc::new(MemoryDag::<RawJson>::new()),
                 "MemoryDag",
                 seconds,
                 clients,
@@ -222,7 +223,7 @@ async fn run<S: ServerStore>(
         let store = Arc::clone(&direct);
         async move {
             store
-                .append_new(NewEvent::new(json!({"client": c, "n": n})))
+                .append_new(NewEvent::new(json!({"client": c, "n": n}).into()))
                 .await
                 .ok()
                 .context("append")?;

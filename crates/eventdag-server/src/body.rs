@@ -1,10 +1,13 @@
 //! JSON bodies decoded with the path of the first wrong field in the
 //! error, and the body size limit reported as 413.
 
+use std::collections::BTreeMap;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use crate::{ApiError, AppState, ServerStore};
 
@@ -101,9 +104,10 @@ pub(crate) fn decode<T: BodyShape>(bytes: &[u8]) -> Result<T, ApiError> {
     let decoded: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
     if let Err(error) = &decoded {
         if error.inner().to_string().contains("floating point") {
-            if let Some(value) = with_integral_floats_as_integers(bytes) {
+            if let Some(text) = with_integral_floats_as_integers(bytes) {
                 // JSON Schema counts 5.0 as an integer; serde does not.
-                if let Ok(value) = serde_path_to_error::deserialize(value) {
+                let mut second = serde_json::Deserializer::from_slice(&text);
+                if let Ok(value) = serde_path_to_error::deserialize(&mut second) {
                     return Ok(value);
                 }
             }
@@ -126,33 +130,62 @@ pub(crate) fn decode<T: BodyShape>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// The body with every whole-valued float outside `payload` (`5.0`)
-/// turned into an integer, for a second decoding attempt; payloads are
-/// left exactly as sent. `None` when the body is not JSON.
-fn with_integral_floats_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
-    fn walk(value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::Number(number) => {
-                if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
-                    if float.fract() == 0.0 && float.abs() < 9.0e15 {
-                        // Exact: |float| < 2^53 and whole.
-                        #[allow(clippy::cast_possible_truncation)]
-                        let whole = float as i64;
-                        *value = serde_json::Value::from(whole);
-                    }
+/// turned into an integer, as JSON text for a second decoding attempt;
+/// each `payload` is copied as sent, byte for byte (payloads are stored
+/// exactly). `None` when the body is not JSON.
+fn with_integral_floats_as_integers(bytes: &[u8]) -> Option<Vec<u8>> {
+    let body: Box<RawValue> = serde_json::from_slice(bytes).ok()?;
+    let mut out = Vec::with_capacity(bytes.len());
+    rewrite_floats(&body, &mut out)?;
+    Some(out)
+}
+
+/// Writes `raw` to `out` with whole floats as integers, except inside
+/// fields named `payload`.
+fn rewrite_floats(raw: &RawValue, out: &mut Vec<u8>) -> Option<()> {
+    match raw.get().as_bytes().first()? {
+        b'{' => {
+            // Field order does not matter to the decoder; a duplicate
+            // field was already refused by the first attempt.
+            let fields: BTreeMap<String, Box<RawValue>> = serde_json::from_str(raw.get()).ok()?;
+            out.push(b'{');
+            for (index, (name, field)) in fields.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, name).ok()?;
+                out.push(b':');
+                if name == "payload" {
+                    out.extend_from_slice(field.get().as_bytes());
+                } else {
+                    rewrite_floats(field, out)?;
                 }
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
-            serde_json::Value::Object(fields) => {
-                for (name, field) in fields.iter_mut() {
-                    if name != "payload" {
-                        walk(field);
-                    }
+            out.push(b'}');
+        }
+        b'[' => {
+            let items: Vec<Box<RawValue>> = serde_json::from_str(raw.get()).ok()?;
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                rewrite_floats(item, out)?;
+            }
+            out.push(b']');
+        }
+        _ => {
+            let mut value: serde_json::Value = serde_json::from_str(raw.get()).ok()?;
+            if let Some(float) = value.as_f64().filter(|_| value.is_f64()) {
+                if float.fract() == 0.0 && float.abs() < 9.0e15 {
+                    // Exact: |float| < 2^53 and whole.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let whole = float as i64;
+                    value = serde_json::Value::from(whole);
                 }
             }
-            _ => {}
+            serde_json::to_writer(&mut *out, &value).ok()?;
         }
     }
-    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    walk(&mut value);
-    Some(value)
+    Some(())
 }

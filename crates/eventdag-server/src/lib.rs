@@ -1,6 +1,8 @@
 //! The HTTP/JSON server of EventDag (SPEC §7): an [`axum`] router over any
 //! store that implements [`eventdag::DagStore`] and
-//! [`eventdag::TenantStore`] with JSON payloads.
+//! [`eventdag::TenantStore`] with [`eventdag::RawJson`] payloads: each
+//! payload is stored, hashed and served as the JSON text the client sent
+//! (numbers and key order exact; whitespace between tokens removed).
 //!
 //! [`app`] builds the router (usable without a socket, e.g. with
 //! `tower::ServiceExt::oneshot`); [`serve`] binds it, refuses a
@@ -15,7 +17,7 @@
 //! use eventdag::MemoryDag;
 //! use eventdag_server::{app, AppState, ServerConfig};
 //!
-//! let store = Arc::new(MemoryDag::<serde_json::Value>::new());
+//! let store = Arc::new(MemoryDag::<eventdag::RawJson>::new());
 //! let router: axum::Router = app(AppState::new(store, ServerConfig::default()));
 //! # drop(router);
 //! ```

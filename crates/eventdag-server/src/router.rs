@@ -166,7 +166,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_handler_gets_503_timeout() {
-        type Store = MemoryDag<Value>;
+        type Store = MemoryDag<eventdag::RawJson>;
         let config = ServerConfig {
             request_timeout: Duration::from_millis(20),
             ..ServerConfig::default()

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use eventdag::RawJson;
 use eventdag::{DagStore, TenantStore, WorkQueue};
-use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::auth::KeyCache;
@@ -15,9 +15,9 @@ use crate::ServerConfig;
 
 /// What the server needs of a store: events with JSON payloads, the
 /// tenant registry and the work queue. Every EventDag backend qualifies.
-pub trait ServerStore: DagStore<Payload = Value> + TenantStore + WorkQueue + 'static {}
+pub trait ServerStore: DagStore<Payload = RawJson> + TenantStore + WorkQueue + 'static {}
 
-impl<S> ServerStore for S where S: DagStore<Payload = Value> + TenantStore + WorkQueue + 'static {}
+impl<S> ServerStore for S where S: DagStore<Payload = RawJson> + TenantStore + WorkQueue + 'static {}
 
 /// Shared state of the router. Cloning is cheap (one `Arc`).
 pub struct AppState<S> {

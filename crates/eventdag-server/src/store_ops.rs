@@ -5,16 +5,16 @@
 use std::future::Future;
 use std::time::Instant;
 
+use eventdag::RawJson;
 use eventdag::{
     CursorEvent, DagPosition, Effect, ErrorEffect, Event, EventDagExt, EventId, EventKind,
     NewEvent, SignalRecord, TenantId, UpstreamSignal, Verification,
 };
-use serde_json::Value;
 
 use crate::metrics::StoreOutcome;
 use crate::{ApiError, AppState, ServerStore};
 
-type Stored = Event<Value>;
+type Stored = Event<RawJson>;
 
 impl<S: ServerStore> AppState<S> {
     /// Runs one store operation, recording its time and outcome.
@@ -61,7 +61,7 @@ impl<S: ServerStore> AppState<S> {
     /// store assigns it inside its write transaction, so concurrent
     /// requests never conflict and no lock is needed here; nothing is read
     /// before or after the write.
-    pub(crate) async fn append(&self, draft: NewEvent<Value>) -> Result<Stored, ApiError> {
+    pub(crate) async fn append(&self, draft: NewEvent<RawJson>) -> Result<Stored, ApiError> {
         let result = self.timed("append", self.dag().append_new(draft)).await;
         if result.is_ok() {
             self.inner.metrics.appended(1);
@@ -74,7 +74,7 @@ impl<S: ServerStore> AppState<S> {
     /// answers a client id of another tenant's event as not found.
     pub(crate) async fn append_batch(
         &self,
-        drafts: Vec<NewEvent<Value>>,
+        drafts: Vec<NewEvent<RawJson>>,
     ) -> Result<Vec<Stored>, ApiError> {
         let events = self
             .timed("append_batch", self.dag().append_new_batch(drafts))
@@ -229,7 +229,7 @@ impl<S: ServerStore> AppState<S> {
         tenant: TenantId,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<CursorEvent<Value>>, ApiError> {
+    ) -> Result<Vec<CursorEvent<RawJson>>, ApiError> {
         self.timed(
             "events_after",
             self.dag().events_after(tenant, after, limit),

@@ -1,9 +1,9 @@
 //! Request bodies: what `POST /v1/events` and `POST /v1/events:batch`
 //! accept. Unknown fields are refused, naming the field.
 
+use eventdag::RawJson;
 use eventdag::{DagPosition, EventFlags, EventId, EventKind, NewEvent, Placement, TenantId};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::ApiError;
@@ -13,9 +13,10 @@ use crate::ApiError;
 #[serde(deny_unknown_fields)]
 pub struct NewEventBody {
     /// Any JSON value (required): object, array, string, number,
-    /// boolean or null.
+    /// boolean or null. Stored and served exactly as sent (numbers, key
+    /// order, escapes), without the whitespace between tokens.
     #[schema(value_type = Value)]
-    pub payload: Value,
+    pub payload: RawJson,
     /// Parent event ids (default none: a root).
     #[serde(default)]
     #[schema(schema_with = crate::api_schemas::parents_schema)]
@@ -72,7 +73,7 @@ impl NewEventBody {
     ///
     /// # Errors
     /// [`ApiError::BadRequest`] for a `lane` beside a `position`.
-    pub fn into_draft(self, tenant_id: TenantId) -> Result<NewEvent<Value>, ApiError> {
+    pub fn into_draft(self, tenant_id: TenantId) -> Result<NewEvent<RawJson>, ApiError> {
         let placement = match (self.position, self.lane) {
             (Some(position), Some(lane)) => {
                 return Err(ApiError::bad_request(

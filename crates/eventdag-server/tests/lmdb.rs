@@ -6,11 +6,12 @@ mod common;
 
 use std::sync::Arc;
 
+use eventdag::RawJson;
 use eventdag_lmdb::LmdbDag;
-use serde_json::Value;
+
 use tempfile::TempDir;
 
-async fn lmdb_store() -> (Arc<LmdbDag<Value>>, TempDir) {
+async fn lmdb_store() -> (Arc<LmdbDag<RawJson>>, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = LmdbDag::open(dir.path()).unwrap();
     (Arc::new(store), dir)

@@ -7,9 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use eventdag::MemoryDag;
-use serde_json::Value;
+use eventdag::RawJson;
 
-async fn memory_store() -> (Arc<MemoryDag<Value>>, ()) {
+async fn memory_store() -> (Arc<MemoryDag<RawJson>>, ()) {
     (Arc::new(MemoryDag::new()), ())
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use eventdag::MemoryDag;
-use serde_json::Value;
+use eventdag::RawJson;
 
 use common::{test_config, Api};
 
@@ -45,7 +45,7 @@ const ROUTES: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn openapi_lists_every_route_and_every_listed_route_is_served() {
-    let api = Api::new(Arc::new(MemoryDag::<Value>::new()), test_config());
+    let api = Api::new(Arc::new(MemoryDag::<RawJson>::new()), test_config());
     let reply = api.get("/openapi.json").await;
     assert_eq!(reply.status, StatusCode::OK);
     let document = reply.json;
@@ -96,7 +96,7 @@ async fn openapi_lists_every_route_and_every_listed_route_is_served() {
 /// `responses`.
 #[tokio::test]
 async fn every_status_a_route_answers_is_documented() {
-    let store = Arc::new(MemoryDag::<Value>::new());
+    let store = Arc::new(MemoryDag::<RawJson>::new());
     let config = eventdag_server::ServerConfig {
         max_body_bytes: 64,
         ..test_config()
@@ -180,7 +180,7 @@ async fn every_status_a_route_answers_is_documented() {
             answered.insert((method_name.clone(), path.clone(), reply.status.as_u16()));
         }
     }
-    let keyed_store = Arc::new(MemoryDag::<Value>::new());
+    let keyed_store = Arc::new(MemoryDag::<RawJson>::new());
     eventdag_server::create_tenant(keyed_store.as_ref(), "acme")
         .await
         .unwrap();
@@ -229,7 +229,7 @@ async fn every_status_a_route_answers_is_documented() {
 /// (`openapi-spec-validator`, installed by `scripts/test.sh`).
 #[tokio::test]
 async fn the_document_passes_openapi_spec_validator() {
-    let api = Api::new(Arc::new(MemoryDag::<Value>::new()), test_config());
+    let api = Api::new(Arc::new(MemoryDag::<RawJson>::new()), test_config());
     let document = api.get("/openapi.json").await.text;
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), document).unwrap();

@@ -6,11 +6,11 @@ mod common;
 
 use std::sync::Arc;
 
+use eventdag::RawJson;
 use eventdag_postgres::test_support::ScratchDatabase;
 use eventdag_postgres::{PgDag, PgOptions};
-use serde_json::Value;
 
-async fn postgres_store() -> (Arc<PgDag<Value>>, ScratchDatabase) {
+async fn postgres_store() -> (Arc<PgDag<RawJson>>, ScratchDatabase) {
     let database = ScratchDatabase::create().await;
     let options = PgOptions::new().max_connections(4);
     let store = PgDag::connect_with(&database.url(), options).await.unwrap();

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
-use eventdag::MemoryDag;
-use serde_json::{json, Value};
+use eventdag::{MemoryDag, RawJson};
+use serde_json::json;
 
 use common::{id_of, tenant_api, test_config, Api};
 
@@ -23,7 +23,7 @@ async fn job(api: &Api, n: u64) -> String {
 
 #[tokio::test]
 async fn claim_extend_release_ack_over_http() {
-    let api = Api::new(Arc::new(MemoryDag::<Value>::new()), test_config());
+    let api = Api::new(Arc::new(MemoryDag::<RawJson>::new()), test_config());
     let first = job(&api, 1).await;
     let second = job(&api, 2).await;
     let reply = api
@@ -103,7 +103,7 @@ async fn claim_extend_release_ack_over_http() {
 
 #[tokio::test]
 async fn bodies_outside_their_schema_are_refused() {
-    let api = Api::new(Arc::new(MemoryDag::<Value>::new()), test_config());
+    let api = Api::new(Arc::new(MemoryDag::<RawJson>::new()), test_config());
     let bad = [
         json!({"consumer": "", "lease_ms": 1000}),
         json!({"consumer": "x".repeat(51), "lease_ms": 1000}),
@@ -136,7 +136,7 @@ async fn bodies_outside_their_schema_are_refused() {
 
 #[tokio::test]
 async fn long_poll_answers_when_work_arrives() {
-    let api = Api::new(Arc::new(MemoryDag::<Value>::new()), test_config());
+    let api = Api::new(Arc::new(MemoryDag::<RawJson>::new()), test_config());
     let started = Instant::now();
     let empty = api
         .post(
@@ -172,7 +172,7 @@ async fn long_poll_answers_when_work_arrives() {
 
 #[tokio::test]
 async fn dead_letters_listed_and_requeued_per_tenant() {
-    let store = Arc::new(MemoryDag::<Value>::new());
+    let store = Arc::new(MemoryDag::<RawJson>::new());
     let root = Api::new(Arc::clone(&store), test_config());
     let (api, _) = tenant_api(&*store, &root, "queue-a").await;
     let (other, _) = tenant_api(&*store, &root, "queue-b").await;

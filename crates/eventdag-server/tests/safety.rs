@@ -10,13 +10,13 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use eventdag::RawJson;
 use eventdag::{EventDag, MemoryDag};
 use eventdag_server::{create_tenant, serve_listener, AppState, ServerConfig};
-use serde_json::Value;
 
 use common::{test_config, Api};
 
-fn store() -> Arc<MemoryDag<Value>> {
+fn store() -> Arc<MemoryDag<RawJson>> {
     Arc::new(MemoryDag::new())
 }
 

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventdag::MemoryDag;
+use eventdag::RawJson;
 use eventdag_server::{serve, serve_listener, AppState, ServeError, ServerConfig};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_on_port_zero_and_shuts_down_gracefully() {
-    let store = Arc::new(MemoryDag::<Value>::new());
+    let store = Arc::new(MemoryDag::<RawJson>::new());
     let state = AppState::new(Arc::clone(&store), common::test_config());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -84,7 +85,7 @@ async fn serves_on_port_zero_and_shuts_down_gracefully() {
 
 #[tokio::test]
 async fn refuses_non_loopback_without_keys() {
-    let store = Arc::new(MemoryDag::<Value>::new());
+    let store = Arc::new(MemoryDag::<RawJson>::new());
     let config = ServerConfig {
         addr: "0.0.0.0:0".parse().unwrap(),
         ..ServerConfig::default()

@@ -23,9 +23,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod cases;
+pub mod exact;
 pub mod model;
 pub mod queue_kill;
 pub mod support;
+
+/// Re-exported for [`exact_payload_suite!`].
+pub use proptest;
 
 /// Generates one `#[tokio::test]` per conformance case, plus the
 /// concurrency race, the corruption case and the model-based property test.

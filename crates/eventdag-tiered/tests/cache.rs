@@ -28,7 +28,7 @@ async fn other_node(guard: &Guard) -> PgDag<Value> {
 /// still sees the original was served from the cache.
 async fn tamper(store: &TieredDag<Value>, id: EventId) {
     sqlx::query(
-        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::jsonb WHERE event_id = $1",
+        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::json WHERE event_id = $1",
     )
     .bind(id)
     .execute(store.postgres().pool())

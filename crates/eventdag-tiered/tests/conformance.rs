@@ -19,7 +19,7 @@ async fn fresh_store() -> (TieredDag<Value>, Guard) {
 /// PostgreSQL, so the intact copy the cache may hold is never consulted.
 async fn corrupt(store: &TieredDag<Value>, event_id: EventId) {
     let changed = sqlx::query(
-        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::jsonb WHERE event_id = $1",
+        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::json WHERE event_id = $1",
     )
     .bind(event_id)
     .execute(store.postgres().pool())

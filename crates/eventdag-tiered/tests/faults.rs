@@ -148,7 +148,7 @@ async fn postgres_down_serves_cached_reads_fails_writes_in_bounded_time_and_reco
     // notifications may outdate the first one. A row changed behind the
     // cache's back stays hidden once it is.
     sqlx::query(
-        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::jsonb WHERE event_id = $1",
+        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::json WHERE event_id = $1",
     )
     .bind(events[5].id())
     .execute(store.postgres().pool())

@@ -41,6 +41,7 @@ mod placement;
 mod position;
 pub mod prelude;
 mod queue;
+mod raw_json;
 mod signal;
 mod store;
 mod tenants;
@@ -66,6 +67,7 @@ pub use queue::{
     QueueEntry, WorkQueue, DEAD_LETTER_ERROR_CODE, DEFAULT_MAX_ATTEMPTS, MAX_CLAIM,
     MAX_CONSUMER_BYTES, MAX_LEASE,
 };
+pub use raw_json::RawJson;
 pub use signal::{ChainState, SignalRecord, UpstreamSignal};
 pub use store::{CursorEvent, DagStore, Mismatch, Verification};
 pub use tenants::{ApiKeyRecord, TenantRecord, TenantStore};

@@ -3,6 +3,6 @@
 
 pub use crate::{
     DagPosition, DagStore, Effect, ErrorEffect, Event, EventDag, EventDagExt, EventFlags,
-    EventHeader, EventId, EventKind, MemoryDag, NewEvent, Placement, TenantId, TenantStore,
-    UpstreamSignal, WorkQueue, DEFAULT_TENANT,
+    EventHeader, EventId, EventKind, MemoryDag, NewEvent, Placement, RawJson, TenantId,
+    TenantStore, UpstreamSignal, WorkQueue, DEFAULT_TENANT,
 };

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use anyhow::{anyhow, Context};
+use eventdag::RawJson;
 use eventdag::{EventDagExt, EventFlags, EventKind, NewEvent, Placement};
-use serde_json::Value;
 
 use super::CliStore;
 use crate::args::AppendArgs;
@@ -31,7 +31,7 @@ pub(super) async fn run<S: CliStore>(
     pretty: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let payload: Value = serde_json::from_str(&args.payload)
+    let payload = RawJson::from_text(&args.payload)
         .with_context(|| format!("--payload is not valid JSON: {}", args.payload))?;
     let draft = NewEvent {
         id: args.id,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use eventdag::EventDagExt;
+use eventdag::RawJson;
 use eventdag::{DagPosition, Event, EventFlags, EventHeader, EventId, EventKind, TenantId};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -60,7 +61,7 @@ fn event(
     parents: Vec<EventId>,
     position: DagPosition,
     payload: Value,
-) -> Event<Value> {
+) -> Event<RawJson> {
     let header = EventHeader::new(
         Uuid::now_v7(),
         Uuid::nil(),
@@ -70,7 +71,7 @@ fn event(
         EventKind::DATA,
         EventFlags::empty(),
     );
-    Event::new(header, payload)
+    Event::new(header, RawJson::from_value(&payload))
         .with_tenant(tenant)
         .with_parents(parents)
 }
@@ -169,7 +170,7 @@ pub(crate) async fn run_bench<S: CliStore>(
     for depth in 0..1000u32 {
         let parents = line
             .last()
-            .map(|e: &Event<Value>| vec![e.id()])
+            .map(|e: &Event<RawJson>| vec![e.id()])
             .unwrap_or_default();
         line.push(event(
             tenant,

@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
+use eventdag::RawJson;
 use eventdag::{Event, MAX_LIMIT};
-use serde_json::Value;
 
 use super::CliStore;
 use crate::args::{ExportArgs, ExportFormat};
@@ -34,7 +34,7 @@ pub(super) async fn run<S: CliStore>(
             "digraph eventdag {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];"
         )?;
     }
-    let mut write = |events: &[Event<Value>]| -> anyhow::Result<()> {
+    let mut write = |events: &[Event<RawJson>]| -> anyhow::Result<()> {
         for event in events {
             match args.format {
                 ExportFormat::Jsonl => output::json_line(sink, event)?,
@@ -59,7 +59,8 @@ pub(super) async fn run<S: CliStore>(
                     .into_result()?;
                 let Some(last) = page.last() else { break };
                 cursor = last.cursor;
-                let events: Vec<Event<Value>> = page.into_iter().map(|entry| entry.event).collect();
+                let events: Vec<Event<RawJson>> =
+                    page.into_iter().map(|entry| entry.event).collect();
                 write(&events)?;
             }
         }
@@ -71,7 +72,7 @@ pub(super) async fn run<S: CliStore>(
     Ok(())
 }
 
-fn dot_node(out: &mut dyn Write, event: &Event<Value>) -> anyhow::Result<()> {
+fn dot_node(out: &mut dyn Write, event: &Event<RawJson>) -> anyhow::Result<()> {
     let position = event.position();
     writeln!(
         out,

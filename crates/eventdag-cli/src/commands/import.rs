@@ -8,12 +8,12 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context};
+use eventdag::RawJson;
 use eventdag::{ErrorEffect, EventDagExt};
 use eventdag::{Event, EventFlags, EventId};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::{import_check, CliStore};
 use crate::args::ImportArgs;
@@ -93,7 +93,7 @@ pub(super) async fn run<S: CliStore>(
 }
 
 /// Appends one batch (all or none); the error names the refused line.
-async fn append<S: CliStore>(store: &S, batch: &[(usize, Event<Value>)]) -> anyhow::Result<()> {
+async fn append<S: CliStore>(store: &S, batch: &[(usize, Event<RawJson>)]) -> anyhow::Result<()> {
     let lines: HashMap<EventId, usize> = batch
         .iter()
         .map(|(line, event)| (event.id(), *line))
@@ -102,7 +102,7 @@ async fn append<S: CliStore>(store: &S, batch: &[(usize, Event<Value>)]) -> anyh
     // Flags only the store sets are not appended (no caller may set
     // them); ACKNOWLEDGED is restored by acknowledging, as the store sets
     // it. Hashes do not cover these flags.
-    let to_store: Vec<Event<Value>> = batch
+    let to_store: Vec<Event<RawJson>> = batch
         .iter()
         .map(|(_, event)| {
             let mut event = event.clone();
@@ -128,7 +128,7 @@ async fn append<S: CliStore>(store: &S, batch: &[(usize, Event<Value>)]) -> anyh
 /// between counts as imported.
 async fn present_before<S: CliStore>(
     store: &S,
-    batch: &[(usize, Event<Value>)],
+    batch: &[(usize, Event<RawJson>)],
     seen: &mut HashSet<EventId>,
 ) -> anyhow::Result<usize> {
     let mut present = 0;
@@ -175,7 +175,7 @@ fn describe(refused: &[import_check::Refusal]) -> String {
 }
 
 /// Parses every line first so that a malformed file imports nothing.
-fn parse(reader: impl BufRead) -> anyhow::Result<Vec<(usize, Event<Value>)>> {
+fn parse(reader: impl BufRead) -> anyhow::Result<Vec<(usize, Event<RawJson>)>> {
     let mut events = Vec::new();
     for (index, line) in reader.lines().enumerate() {
         let number = index + 1;
@@ -183,7 +183,7 @@ fn parse(reader: impl BufRead) -> anyhow::Result<Vec<(usize, Event<Value>)>> {
         if line.trim().is_empty() {
             continue;
         }
-        let event: Event<Value> = serde_json::from_str(&line)
+        let event: Event<RawJson> = serde_json::from_str(&line)
             .with_context(|| format!("line {number}: not an event (nothing was imported)"))?;
         events.push((number, event));
     }

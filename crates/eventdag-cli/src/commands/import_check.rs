@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use eventdag::backend::{compute_hash, AppendLimits, PreparedBatch};
+use eventdag::RawJson;
 use eventdag::{ErrorEffect, Event, EventHash, EventId, NewEvent};
-use serde_json::Value;
 
 use super::CliStore;
 
@@ -43,7 +43,7 @@ impl std::fmt::Display for Refusal {
 /// A store error while reading a parent outside the file.
 pub(super) async fn check<S: CliStore>(
     store: &S,
-    events: &[(usize, Event<Value>)],
+    events: &[(usize, Event<RawJson>)],
 ) -> anyhow::Result<Vec<Refusal>> {
     let in_file: HashMap<EventId, EventHash> = events
         .iter()
@@ -118,7 +118,7 @@ async fn stored_hash<S: CliStore>(
 /// The payload bytes exactly as every store encodes and hashes them: the
 /// core prepares each append once, for every backend, so asking it keeps
 /// this check in step with the stores whatever the encoding is.
-fn stored_payload_bytes(event: &Event<Value>) -> Result<Vec<u8>, ErrorEffect> {
+fn stored_payload_bytes(event: &Event<RawJson>) -> Result<Vec<u8>, ErrorEffect> {
     let limits = AppendLimits {
         max_payload_bytes: usize::MAX,
     };

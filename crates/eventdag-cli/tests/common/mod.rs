@@ -23,16 +23,25 @@ pub(crate) fn eventdag(data: &Path, args: &[&str]) -> Output {
 /// The JSON lines of a successful run; fails the test with its stderr
 /// otherwise.
 pub(crate) fn ok_lines(output: &Output) -> Vec<Value> {
+    ok_lines_as(output)
+}
+
+/// The JSON lines of a successful run, each decoded as `T`.
+pub(crate) fn ok_lines_as<T: serde::de::DeserializeOwned>(output: &Output) -> Vec<T> {
     assert!(
         output.status.success(),
         "eventdag failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    json_lines(output)
+    json_lines_as(output)
 }
 
 /// The JSON lines a run printed, whatever its exit status.
 pub(crate) fn json_lines(output: &Output) -> Vec<Value> {
+    json_lines_as(output)
+}
+
+fn json_lines_as<T: serde::de::DeserializeOwned>(output: &Output) -> Vec<T> {
     String::from_utf8(output.stdout.clone())
         .unwrap()
         .lines()

@@ -1,20 +1,25 @@
-//! Append and batch append: one transaction in which the core's append
-//! flow runs over what was read in three statements ([`plan`]), then one
-//! insert of every row through array parameters (`UNNEST`). Statements
-//! ([`sql`]): BEGIN, read the named events, lock the tenants' log rows,
-//! read lanes and chain states, insert, COMMIT — the same six for one
-//! event or ten thousand — then NOTIFY after the commit.
+//! Append and batch append. A caller prepares its batch and hands it to
+//! the group committer ([`group`]), which runs every append waiting in
+//! one transaction: the core's append flow over what was read in three
+//! statements ([`plan`]), then one insert of every row through array
+//! parameters (`UNNEST`). Statements ([`sql`]): BEGIN, read the named
+//! events, lock the tenants' log rows, read lanes and chain states,
+//! insert, COMMIT — the same six for one event, ten thousand, or a group
+//! of appends — then NOTIFY after the commit.
 
+pub(crate) mod group;
 mod plan;
 mod sql;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
-use eventdag::backend::{append_all, Admission, Appended, Held, PreparedBatch};
+use eventdag::backend::{append_all, Appended, Held, Lookups, Prepared, PreparedBatch};
 use eventdag::{now_micros, ChainState, ErrorEffect, EventId, NewEvent, TenantId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::{Postgres, Transaction};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::codec::{db_u32, model_u64, EventRow};
@@ -63,76 +68,61 @@ where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
     /// Appends `drafts` all or none as `operation` (`append` or
-    /// `append_batch`, for messages), telling `watch` when its COMMIT is in
-    /// flight. Races on ids are resolved by running the same prepared
-    /// batch again, which then finds the stored events.
+    /// `append_batch`, for messages), telling `watch` when its write may
+    /// be committing. The group committer ([`group`]) runs it in one
+    /// transaction with the appends that arrived beside it.
     pub(crate) async fn append_drafts(
         &self,
-        operation: &str,
-        watch: &CommitWatch,
+        operation: &'static str,
+        watch: &Arc<CommitWatch>,
         drafts: Vec<NewEvent<P>>,
     ) -> Result<Outcome<P>, ErrorEffect> {
         let now = now_micros();
         // Prepared once, so that a retry appends the very same ids and
         // timestamps (and is idempotent if the first try committed).
         let mut batch = PreparedBatch::new(drafts, self.inner.options.limits, now)?;
-        let mut attempt = 1;
-        loop {
-            match self.try_append(&mut batch, now, operation, watch).await {
-                Ok(None) => return Ok(Outcome::Stored(batch.into_appended())),
-                Ok(Some(held)) => return Ok(Outcome::Held(held)),
-                Err(Failure::Error(error)) => return Err(error),
-                Err(Failure::IdRaced) if attempt < ID_RACE_ATTEMPTS => attempt += 1,
-                Err(Failure::IdRaced) => {
-                    return Err(ErrorEffect::unavailable(
-                        operation,
-                        "kept losing races on an event id to concurrent appends; retry (nothing of it was written)",
-                    ))
-                }
-            }
-        }
-    }
-
-    /// One attempt: `Ok(None)` when the batch committed, `Ok(Some)` when
-    /// a chain holds it. Every failure before COMMIT wrote nothing; a
-    /// failure of COMMIT leaves the outcome unknown (`crate::commit`).
-    async fn try_append(
-        &self,
-        batch: &mut PreparedBatch<P>,
-        now: u64,
-        operation: &str,
-        watch: &CommitWatch,
-    ) -> Result<Option<Held>, Failure> {
-        if batch.valid().next().is_none() {
+        let Some(first) = batch.valid().next().map(Prepared::id) else {
             // Nothing could be stored: the flow answers the first refusal
             // (or the empty batch) without a round trip.
             let mut planner: Planner<P> = Planner::new(Prefetched::default());
-            append_all(&mut planner, batch, now)?;
-            return Ok(None);
-        }
-        let sql = |error: sqlx::Error| Failure::Error(nothing_written(self.sql(operation, &error)));
-        let mut tx = self.inner.pool.begin().await.map_err(sql)?;
-        let read = self.prefetch(&mut tx, batch, operation).await?;
-        let mut planner = Planner::new(read);
-        match append_all(&mut planner, batch, now)? {
-            Admission::Admitted => {}
-            // Dropping the transaction rolls it back; nothing was written.
-            Admission::Held(held) => return Ok(Some(held)),
-        }
-        let plan = planner.finish()?;
-        let Some(first) = plan.columns.id.first().copied() else {
-            // Every event was stored before (an idempotent re-append):
-            // nothing to commit, and dropping the transaction releases
-            // the tenant lock.
-            return Ok(None);
+            append_all(&mut planner, &mut batch, now)?;
+            return Ok(Outcome::Stored(batch.into_appended()));
         };
-        self.write(&mut tx, &plan, operation).await?;
-        // The first event inserted tells the outcome: the batch commits
-        // all or none.
-        self.commit(tx, watch, operation, first, Recovery::Append)
-            .await?;
-        self.announce(&plan.notifications).await;
-        Ok(None)
+        let (reply, answer) = oneshot::channel();
+        let job = group::Job {
+            operation,
+            batch,
+            now,
+            watch: Arc::clone(watch),
+            reply,
+        };
+        self.committer().send(job).map_err(|_| {
+            ErrorEffect::unavailable(
+                operation,
+                "the group committer has stopped; nothing was written",
+            )
+        })?;
+        match answer.await {
+            Ok(outcome) => outcome,
+            // The committer went away with the job: whether it committed
+            // is known only if it never took the job.
+            Err(_) => Err(match watch.take(first, Recovery::Append) {
+                false => ErrorEffect::unavailable(
+                    operation,
+                    "the append was cancelled; nothing was written",
+                ),
+                true => Recovery::Append.unknown(operation, first, "the group committer stopped"),
+            }),
+        }
+    }
+
+    /// The group committer's queue, started on first use.
+    fn committer(&self) -> &mpsc::UnboundedSender<group::Job<P>> {
+        self.inner.appends.get_or_init(|| {
+            let (queue, jobs) = mpsc::unbounded_channel();
+            tokio::spawn(group::run(Arc::downgrade(&self.inner), jobs));
+            queue
+        })
     }
 
     /// Reads what the flow will ask: the named events, then — after
@@ -141,7 +131,7 @@ where
     async fn prefetch(
         &self,
         tx: &mut Transaction<'static, Postgres>,
-        batch: &PreparedBatch<P>,
+        batches: &[&PreparedBatch<P>],
         operation: &str,
     ) -> Result<Prefetched, Failure> {
         let sql = |error: sqlx::Error| Failure::Error(nothing_written(self.sql(operation, &error)));
@@ -149,9 +139,10 @@ where
         // their parents) are read before the tenant lock, which is then
         // held one round trip less. One that commits meanwhile is not
         // missed: its id makes the insert fail and the retry reads it.
-        let own: Vec<EventId> = batch.valid().map(|p| p.id()).collect();
+        let valid = || batches.iter().flat_map(|batch| batch.valid());
+        let own: Vec<EventId> = valid().map(Prepared::id).collect();
         let mut named = own.clone();
-        named.extend(batch.valid().flat_map(|p| p.event.parents.iter().copied()));
+        named.extend(valid().flat_map(|p| p.event.parents.iter().copied()));
         let rows: Vec<EventRow> = sqlx::query_as(sql::READ_NAMED)
             .bind(&named)
             .bind(&own)
@@ -161,12 +152,23 @@ where
         let named: HashMap<EventId, EventRow> =
             rows.into_iter().map(|row| (row.event_id, row)).collect();
         let views = parent_views(&named);
-        let lookups = batch.lookups(|id| views.get(id).copied());
+        let mut lookups = Lookups::default();
+        for batch in batches {
+            let asked = batch.lookups(|id| views.get(id).copied());
+            lookups.lanes.extend(asked.lanes);
+            lookups.chains.extend(asked.chains);
+        }
+        lookups.lanes.sort_unstable();
+        lookups.lanes.dedup();
+        lookups.chains.sort_unstable();
+        lookups.chains.dedup();
+        let tenants: BTreeSet<TenantId> = valid().map(|p| p.event.tenant_id).collect();
+        let tenants: Vec<TenantId> = tenants.into_iter().collect();
         // Lanes and chain states change: they are read after the lock, in
         // a statement of their own, whose snapshot then sees every commit
         // of the transactions that held it before.
         let locked: Vec<(Uuid, i64)> = sqlx::query_as(sql::LOCK_TENANTS)
-            .bind(batch.tenants())
+            .bind(&tenants)
             .fetch_all(&mut **tx)
             .await
             .map_err(sql)?;

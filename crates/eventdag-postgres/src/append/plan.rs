@@ -73,6 +73,36 @@ impl Plan {
     }
 }
 
+impl Columns {
+    /// Keeps the first `rows` rows.
+    fn truncate(&mut self, rows: usize) {
+        self.tenant.truncate(rows);
+        self.id.truncate(rows);
+        self.correlation.truncate(rows);
+        self.ts.truncate(rows);
+        self.depth.truncate(rows);
+        self.lane.truncate(rows);
+        self.sequence.truncate(rows);
+        self.size.truncate(rows);
+        self.kind.truncate(rows);
+        self.flags.truncate(rows);
+        self.parents.truncate(rows);
+        self.payload.truncate(rows);
+        self.hash.truncate(rows);
+        self.cursor.truncate(rows);
+    }
+}
+
+/// The planner's state before one append of a group, to return to when
+/// the flow refuses or holds that append (its neighbours still commit).
+pub(crate) struct Checkpoint {
+    rows: usize,
+    first: Option<(EventId, DagPosition)>,
+    next_free: BTreeMap<(TenantId, u32), u32>,
+    last_cursor: HashMap<TenantId, i64>,
+    appended: Vec<(TenantId, usize)>,
+}
+
 /// The flow's primitives over [`Prefetched`], collecting the [`Plan`].
 pub(crate) struct Planner<P> {
     read: Prefetched,
@@ -104,6 +134,43 @@ impl<P> Planner<P> {
             appended: BTreeMap::new(),
             payload: std::marker::PhantomData,
         }
+    }
+
+    /// Where the plan stands, to [`Planner::rollback`] to.
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            rows: self.plan.columns.id.len(),
+            first: self.plan.first,
+            next_free: self.next_free.clone(),
+            last_cursor: self.read.last_cursor.clone(),
+            appended: self
+                .appended
+                .iter()
+                .map(|(tenant, events)| (*tenant, events.len()))
+                .collect(),
+        }
+    }
+
+    /// Forgets every row planned since `mark`.
+    pub(crate) fn rollback(&mut self, mark: Checkpoint) {
+        self.plan.columns.truncate(mark.rows);
+        self.plan.first = mark.first;
+        self.next_free = mark.next_free;
+        self.read.last_cursor = mark.last_cursor;
+        let kept: HashMap<TenantId, usize> = mark.appended.into_iter().collect();
+        self.appended
+            .retain(|tenant, events| match kept.get(tenant) {
+                Some(len) => {
+                    events.truncate(*len);
+                    true
+                }
+                None => false,
+            });
+    }
+
+    /// The first event planned since `mark`, if any.
+    pub(crate) fn first_since(&self, mark: &Checkpoint) -> Option<EventId> {
+        self.plan.columns.id.get(mark.rows).copied()
     }
 
     /// The plan, with lane counters, log cursors and notifications.
@@ -202,7 +269,12 @@ impl<P: Serialize + DeserializeOwned> AppendTxn<P> for Planner<P> {
                 "lane {lane} of tenant {tenant_id}"
             )));
         }
-        Ok(self.read.lanes.get(&key).copied().unwrap_or(0))
+        // An earlier append of the same group may have advanced the lane.
+        let next = self
+            .next_free
+            .get(&key)
+            .or_else(|| self.read.lanes.get(&key));
+        Ok(next.copied().unwrap_or(0))
     }
 
     fn insert(&mut self, prepared: &Prepared<P>) -> Result<(), ErrorEffect> {
@@ -296,6 +368,54 @@ mod tests {
         assert_eq!(plan.lane_next, vec![2]);
         assert_eq!(plan.log_last, vec![2]);
         assert_eq!(plan.notifications.len(), 1);
+    }
+
+    /// Three appends planned as one group: the second, refused halfway
+    /// (its second event names a parent that does not exist), is rolled
+    /// back whole, and the third takes the sequence and cursor the second
+    /// gave up — the plan holds the first and the third only.
+    #[test]
+    fn a_refused_append_of_a_group_leaves_no_trace() {
+        let now = now_micros();
+        let prepare = |drafts| PreparedBatch::new(drafts, AppendLimits::default(), now).unwrap();
+        let mut first = prepare(vec![NewEvent::new(json!(1))]);
+        let mut second = prepare(vec![
+            NewEvent::new(json!(2)),
+            NewEvent::new(json!(3)).parents([Uuid::now_v7()]),
+        ]);
+        let mut third = prepare(vec![NewEvent::new(json!(4))]);
+        let mut read = prefetched_for(&first, Vec::new());
+        for batch in [&second, &third] {
+            let asked = batch.lookups(|_| None);
+            read.lookups.lanes.extend(asked.lanes);
+            read.lookups.chains.extend(asked.chains);
+        }
+        let mut planner = Planner::new(read);
+        let plan_one = |planner: &mut Planner<Value>, batch: &mut PreparedBatch<Value>| {
+            let mark = planner.checkpoint();
+            let result = append_all(planner, batch, now);
+            if !matches!(result, Ok(Admission::Admitted)) {
+                planner.rollback(mark);
+            }
+            result
+        };
+        assert_eq!(
+            plan_one(&mut planner, &mut first).unwrap(),
+            Admission::Admitted
+        );
+        assert!(plan_one(&mut planner, &mut second).is_err());
+        assert_eq!(
+            plan_one(&mut planner, &mut third).unwrap(),
+            Admission::Admitted
+        );
+        let plan = planner.finish().unwrap();
+        let first_id = first.valid().next().unwrap().id();
+        let third_id = third.valid().next().unwrap().id();
+        assert_eq!(plan.columns.id, vec![first_id, third_id]);
+        assert_eq!(plan.columns.sequence, vec![0, 1]);
+        assert_eq!(plan.columns.cursor, vec![1, 2]);
+        assert_eq!(plan.lane_next, vec![2]);
+        assert_eq!(plan.log_last, vec![2]);
     }
 
     /// A lane the prefetch did not read is an error, never a guess of 0.

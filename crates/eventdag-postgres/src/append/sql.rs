@@ -16,7 +16,7 @@ pub(super) const READ_NAMED: &str = "\
 SELECT e.tenant_id, e.event_id, e.correlation_id, e.ts, e.depth, e.lane, e.sequence, \
        e.payload_size, e.kind, e.flags, e.parents, \
        CASE WHEN e.event_id = ANY($2) THEN e.payload::text ELSE '' END AS payload, \
-       e.hash, e.log_cursor \
+       e.payload_encoding, e.hash, e.log_cursor \
 FROM eventdag_event_ids i \
 JOIN eventdag_events e ON e.tenant_id = i.tenant_id AND e.event_id = i.event_id \
 WHERE i.event_id = ANY($1)";
@@ -46,9 +46,10 @@ WITH ev AS ( \
   INSERT INTO eventdag_event_ids (event_id, tenant_id) SELECT event_id, tenant_id FROM ev \
 ), events AS ( \
   INSERT INTO eventdag_events (tenant_id, event_id, correlation_id, ts, depth, lane, sequence, \
-                               payload_size, kind, flags, parents, payload, hash, log_cursor) \
+                               payload_size, kind, flags, parents, payload, payload_encoding, \
+                               hash, log_cursor) \
   SELECT tenant_id, event_id, correlation_id, ts, depth, lane, sequence, payload_size, kind, \
-         flags, parents::uuid[], payload::jsonb, hash, log_cursor FROM ev \
+         flags, parents::uuid[], payload::json, 1, hash, log_cursor FROM ev \
 ), edges AS ( \
   INSERT INTO eventdag_edges (tenant_id, parent_id, child_id) \
   SELECT ev.tenant_id, p.parent_id, ev.event_id FROM ev, unnest(ev.parents::uuid[]) AS p(parent_id) \

@@ -2,9 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use eventdag::RawJson;
 use eventdag::{DagPosition, Event, EventId};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{parse_id, LimitParams};
 use crate::auth::Caller;
@@ -39,7 +39,7 @@ pub(crate) async fn ack<S: ServerStore>(
     caller: Caller,
     Path(id): Path<String>,
     QueryParams(params): QueryParams<AckParams>,
-) -> Result<Json<Event<Value>>, ApiError> {
+) -> Result<Json<Event<RawJson>>, ApiError> {
     let id = parse_id("id", &id)?;
     let upstream = params.upstream.unwrap_or(false);
     Ok(Json(
@@ -59,7 +59,7 @@ pub(crate) async fn unacknowledged<S: ServerStore>(
     State(state): State<AppState<S>>,
     caller: Caller,
     QueryParams(params): QueryParams<LimitParams>,
-) -> Result<Json<Vec<Event<Value>>>, ApiError> {
+) -> Result<Json<Vec<Event<RawJson>>>, ApiError> {
     let limit = state.config().limit(params.limit);
     Ok(Json(state.unacknowledged(caller.tenant_id, limit).await?))
 }

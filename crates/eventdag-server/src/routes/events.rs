@@ -62,7 +62,7 @@ pub(crate) async fn append_batch<S: ServerStore>(
     caller: Caller,
     QueryParams(NoParams {}): QueryParams<NoParams>,
     JsonBody(bodies): JsonBody<Vec<NewEventBody>>,
-) -> Result<(StatusCode, Json<Vec<eventdag::Event<serde_json::Value>>>), ApiError> {
+) -> Result<(StatusCode, Json<Vec<eventdag::Event<eventdag::RawJson>>>), ApiError> {
     if bodies.len() > MAX_BATCH_EVENTS {
         return Err(ApiError::bad_request(
             "body",
@@ -106,7 +106,7 @@ pub(crate) async fn read<S: ServerStore>(
     caller: Caller,
     Path(id): Path<String>,
     QueryParams(NoParams {}): QueryParams<NoParams>,
-) -> Result<Json<eventdag::Event<serde_json::Value>>, ApiError> {
+) -> Result<Json<eventdag::Event<eventdag::RawJson>>, ApiError> {
     let id = parse_id("id", &id)?;
     Ok(Json(state.own_event(caller.tenant_id, id).await?))
 }
@@ -143,7 +143,7 @@ pub(crate) async fn by_kind<S: ServerStore>(
     State(state): State<AppState<S>>,
     caller: Caller,
     QueryParams(params): QueryParams<KindParams>,
-) -> Result<Json<Vec<eventdag::Event<serde_json::Value>>>, ApiError> {
+) -> Result<Json<Vec<eventdag::Event<eventdag::RawJson>>>, ApiError> {
     let kind = params.kind.ok_or_else(|| {
         ApiError::bad_request(
             "kind",

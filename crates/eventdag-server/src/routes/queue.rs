@@ -389,7 +389,7 @@ pub(crate) async fn acknowledge_lease<S: ServerStore>(
     Path(id): Path<String>,
     QueryParams(NoParams {}): QueryParams<NoParams>,
     JsonBody(body): JsonBody<AckBody>,
-) -> Result<Json<eventdag::Event<Value>>, ApiError> {
+) -> Result<Json<eventdag::Event<eventdag::RawJson>>, ApiError> {
     let id = parse_id("id", &id)?;
     let lease = body.token.map_or(AckLease::Forced, AckLease::Token);
     let upstream = body.upstream.unwrap_or(false);

@@ -2,8 +2,8 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use eventdag::RawJson;
 use eventdag::{Event, Verification};
-use serde_json::Value;
 
 use super::{parse_id, LimitParams, NoParams};
 use crate::auth::Caller;
@@ -27,7 +27,7 @@ pub(crate) async fn ancestors<S: ServerStore>(
     caller: Caller,
     Path(id): Path<String>,
     QueryParams(params): QueryParams<LimitParams>,
-) -> Result<Json<Vec<Event<Value>>>, ApiError> {
+) -> Result<Json<Vec<Event<RawJson>>>, ApiError> {
     let id = parse_id("id", &id)?;
     let limit = state.config().limit(params.limit);
     Ok(Json(state.walk(caller.tenant_id, id, limit, true).await?))
@@ -50,7 +50,7 @@ pub(crate) async fn descendants<S: ServerStore>(
     caller: Caller,
     Path(id): Path<String>,
     QueryParams(params): QueryParams<LimitParams>,
-) -> Result<Json<Vec<Event<Value>>>, ApiError> {
+) -> Result<Json<Vec<Event<RawJson>>>, ApiError> {
     let id = parse_id("id", &id)?;
     let limit = state.config().limit(params.limit);
     Ok(Json(state.walk(caller.tenant_id, id, limit, false).await?))
@@ -70,7 +70,7 @@ pub(crate) async fn chain<S: ServerStore>(
     caller: Caller,
     Path(correlation_id): Path<String>,
     QueryParams(NoParams {}): QueryParams<NoParams>,
-) -> Result<Json<Vec<Event<Value>>>, ApiError> {
+) -> Result<Json<Vec<Event<RawJson>>>, ApiError> {
     let correlation_id = parse_id("correlation_id", &correlation_id)?;
     Ok(Json(state.chain(caller.tenant_id, correlation_id).await?))
 }

@@ -8,6 +8,7 @@ pub mod auth_cases;
 pub mod bad_input_cases;
 pub mod isolation_cases;
 pub mod limit_cases;
+pub mod payload_cases;
 pub mod stream_cases;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ macro_rules! server_suite {
             isolation_cases::foreign_ids_fail_on_every_route,
             limit_cases::limit_is_capped,
             limit_cases::rate_limit_is_429_with_retry_after,
+            payload_cases::payloads_come_back_exactly_as_sent,
             stream_cases::event_stream_resumes_exactly_once_after_a_burst,
             stream_cases::event_stream_filters_and_starts_now,
             stream_cases::signal_stream_follows_signals,

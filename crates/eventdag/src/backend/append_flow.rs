@@ -11,6 +11,7 @@
 //! lookups never need to see the transaction's uncommitted writes (the
 //! PostgreSQL store answers them from what it read before).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
@@ -180,6 +181,9 @@ where
     // Events of this batch stored by this run, and lanes it advanced.
     let mut written: HashMap<EventId, usize> = HashMap::new();
     let mut next_free: HashMap<(TenantId, u32), u32> = HashMap::new();
+    // Appends do not change a chain's state, so each chain is read once
+    // per batch, however many of its events the batch holds.
+    let mut chains: HashMap<(TenantId, EventId), ChainState> = HashMap::new();
     for index in 0..batch.events.len() {
         let (earlier, rest) = batch.events.split_at_mut(index);
         let Some(entry) = rest.first_mut() else {
@@ -220,8 +224,13 @@ where
         }
         let parents = check_parents(current, &views)?;
         let (tenant, header) = (current.event.tenant_id, current.event.header);
-        let chain = txn.chain_state(tenant, header.correlation_id)?;
-        if let Some(held) = check_chain(current, &chain, now_micros)? {
+        let chain = match chains.entry((tenant, header.correlation_id)) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(unknown) => {
+                unknown.insert(txn.chain_state(tenant, header.correlation_id)?)
+            }
+        };
+        if let Some(held) = check_chain(current, chain, now_micros)? {
             return Ok(Admission::Held(held));
         }
         let lane = (tenant, header.position.lane);

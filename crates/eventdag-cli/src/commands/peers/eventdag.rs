@@ -52,6 +52,15 @@ where
         Ok(())
     }
 
+    async fn append_as(&self, appender: usize) -> anyhow::Result<()> {
+        let tenant = Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0000 + appender as u128);
+        self.store
+            .append_new(NewEvent::new(self.payload.clone()).tenant(tenant))
+            .await
+            .into_result()?;
+        Ok(())
+    }
+
     async fn append_batch(&self, size: usize) -> anyhow::Result<()> {
         let drafts = (0..size)
             .map(|_| NewEvent::new(self.payload.clone()))

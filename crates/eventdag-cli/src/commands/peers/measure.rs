@@ -83,18 +83,28 @@ where
     })
 }
 
+/// How the appenders of a concurrent row share the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Spread {
+    /// All into one tenant ([`Peer::append`]).
+    OneTenant,
+    /// Each into a tenant of its own ([`Peer::append_as`]).
+    TenantEach,
+}
+
 /// `appenders` tasks, each appending `per_appender` times (or until
 /// `budget` has passed) through the same `peer`, all at once.
 pub(super) async fn concurrent_appends<P: Peer>(
     peer: &Arc<P>,
     appenders: usize,
     per_appender: usize,
+    spread: Spread,
     budget: Duration,
 ) -> anyhow::Result<Sample> {
     let start = Instant::now();
     let deadline = start + budget;
     let tasks: Vec<_> = (0..appenders)
-        .map(|_| {
+        .map(|appender| {
             let peer = Arc::clone(peer);
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(per_appender);
@@ -103,9 +113,11 @@ pub(super) async fn concurrent_appends<P: Peer>(
                         break;
                     }
                     let began = Instant::now();
-                    peer.append()
-                        .await
-                        .with_context(|| format!("append {index}"))?;
+                    let appended = match spread {
+                        Spread::OneTenant => peer.append().await,
+                        Spread::TenantEach => peer.append_as(appender).await,
+                    };
+                    appended.with_context(|| format!("append {index}"))?;
                     latencies.push(began.elapsed());
                 }
                 anyhow::Ok(latencies)

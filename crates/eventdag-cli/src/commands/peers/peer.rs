@@ -15,6 +15,14 @@ pub(super) trait Peer: Send + Sync + 'static {
     /// Appends one payload and waits for its commit.
     async fn append(&self) -> anyhow::Result<()>;
 
+    /// Appends one payload as appender `appender` of the many-tenant row:
+    /// a system with tenants writes into a tenant of the appender's own;
+    /// the others append as [`Peer::append`] does.
+    async fn append_as(&self, appender: usize) -> anyhow::Result<()> {
+        let _ = appender;
+        self.append().await
+    }
+
     /// Appends `size` payloads in one commit (or as close to one as the
     /// system offers; its notes say how).
     async fn append_batch(&self, size: usize) -> anyhow::Result<()>;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::measure::{self, Sample};
+use super::measure::{self, Sample, Spread};
 use super::peer::Peer;
 use super::workload::{self, Workload, APPENDERS, BATCH, CHAIN, RECENT};
 
@@ -11,8 +11,11 @@ use super::workload::{self, Workload, APPENDERS, BATCH, CHAIN, RECENT};
 pub(super) enum Row {
     /// One durable append at a time.
     Sequential,
-    /// `APPENDERS` tasks appending durably at once.
+    /// `APPENDERS` tasks appending durably at once, into one tenant.
     Concurrent,
+    /// `APPENDERS` tasks appending durably at once, each into its own
+    /// tenant.
+    ConcurrentTenants,
     /// `BATCH` events per commit.
     Batch,
     /// One event by its id (JetStream: its sequence).
@@ -23,9 +26,10 @@ pub(super) enum Row {
 
 impl Row {
     /// Every row, in table order.
-    pub(super) const ALL: [Self; 5] = [
+    pub(super) const ALL: [Self; 6] = [
         Self::Sequential,
         Self::Concurrent,
+        Self::ConcurrentTenants,
         Self::Batch,
         Self::ReadById,
         Self::Recent,
@@ -36,6 +40,7 @@ impl Row {
         match self {
             Self::Sequential => "sequential durable append",
             Self::Concurrent => "16 concurrent appenders",
+            Self::ConcurrentTenants => "16 appenders, 16 tenants",
             Self::Batch => "batch of 1,000 per commit",
             Self::ReadById => "read by id",
             Self::Recent => "100 most recent before an event",
@@ -80,7 +85,14 @@ pub(super) async fn run_all<P: Peer>(peer: Arc<P>, workload: &Workload) -> Vec<R
                 measure::sequential(workload.sequential, 1, budget, |_| peer.append()).await
             }
             (Row::Concurrent, _) => {
-                measure::concurrent_appends(&peer, APPENDERS, workload.per_appender, budget).await
+                let spread = Spread::OneTenant;
+                measure::concurrent_appends(&peer, APPENDERS, workload.per_appender, spread, budget)
+                    .await
+            }
+            (Row::ConcurrentTenants, _) => {
+                let spread = Spread::TenantEach;
+                measure::concurrent_appends(&peer, APPENDERS, workload.per_appender, spread, budget)
+                    .await
             }
             (Row::Batch, _) => {
                 measure::sequential(workload.batches, BATCH, budget, |_| {

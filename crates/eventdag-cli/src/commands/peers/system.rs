@@ -65,8 +65,8 @@ impl System {
             }
             Self::EventDagPostgres => {
                 "PgDag (default pool of 16) in the scratch database, the same calls as \
-                 embedded; all appends in one tenant, whose writes PgDag serialises on its log \
-                 row (commit-ordered cursors)."
+                 embedded; appends that arrive together share one transaction (group \
+                 commit); \"16 tenants\": each appender writes into its own tenant."
             }
             Self::JetStreamMachine => {
                 "the server at --nats-url with its own sync setting (not an fsync per \

@@ -175,6 +175,10 @@ pub(super) fn print(
     }
     writeln!(out)?;
     writeln!(out, "How each system does the rows:")?;
+    writeln!(
+        out,
+        "- every system: \"16 appenders, 16 tenants\" gives each appender a tenant of its own where the system has tenants (EventDag through the library); the others run the 16-appender row again, as its baseline."
+    )?;
     for report in reports {
         writeln!(out, "- {}: {}", report.system.label(), report.system.how())?;
     }
