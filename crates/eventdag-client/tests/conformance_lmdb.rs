@@ -1,0 +1,34 @@
+//! The conformance suite through `RemoteDag`, against a live server on
+//! the embedded LMDB store (a fresh directory and server per case).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+
+use common::tenanted::Tenanted;
+use eventdag::EventId;
+use eventdag_lmdb::{LmdbDag, LmdbOptions};
+use serde_json::Value;
+use tempfile::TempDir;
+
+async fn fresh() -> (Tenanted<LmdbDag<Value>>, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = LmdbOptions::default()
+        .map_size(8 << 20)
+        .open(dir.path())
+        .expect("open store");
+    (Tenanted::serve(Arc::new(store)).await, dir)
+}
+
+async fn corrupt(store: &Tenanted<LmdbDag<Value>>, event_id: EventId) {
+    assert!(
+        store
+            .backing
+            .simulate_corruption(event_id, b"{\"tampered\":true}".to_vec())
+            .await
+    );
+}
+
+remote_suite!(fresh, corrupt);

@@ -1,0 +1,36 @@
+//! The conformance suite through `RemoteDag`, against a live server on
+//! PostgreSQL (a scratch database and server per case, dropped after;
+//! `EVENTDAG_TEST_DATABASE_URL`, default the local server).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+
+use common::tenanted::Tenanted;
+use eventdag::EventId;
+use eventdag_postgres::test_support::ScratchDatabase;
+use eventdag_postgres::{PgDag, PgOptions};
+use serde_json::Value;
+
+async fn fresh() -> (Tenanted<PgDag<Value>>, ScratchDatabase) {
+    let database = ScratchDatabase::create().await;
+    let store = PgDag::connect_with(&database.url(), PgOptions::new().max_connections(4))
+        .await
+        .expect("connect to the scratch database");
+    (Tenanted::serve(Arc::new(store)).await, database)
+}
+
+async fn corrupt(store: &Tenanted<PgDag<Value>>, event_id: EventId) {
+    let changed = sqlx::query(
+        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::jsonb WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .execute(store.backing.pool())
+    .await
+    .expect("corrupt");
+    assert_eq!(changed.rows_affected(), 1);
+}
+
+remote_suite!(fresh, corrupt);
