@@ -31,10 +31,14 @@ pub(crate) struct StoreArgs {
         default_value = "./eventdag-data"
     )]
     pub(crate) data: PathBuf,
-    /// The store: `lmdb:DIR`, `postgres://…`, `tiered:DIR,postgres://…` or
-    /// `memory:` (not persistent; for `bench` and trials).
+    /// The store: `lmdb:DIR`, `postgres://…`, `tiered:DIR,postgres://…`,
+    /// `http://host:port` (a running `eventdag serve`) or `memory:` (not
+    /// persistent; for `bench` and trials).
     #[arg(long, global = true, env = "EVENTDAG_STORE")]
     pub(crate) store: Option<String>,
+    /// The API key for `--store http://…` (the server's tenant for it).
+    #[arg(long, global = true, env = "EVENTDAG_API_KEY", hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
 }
 
 /// The subcommands.

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod embedded;
 mod output;
+mod remote;
 mod store_spec;
 
 use std::io::Write;
@@ -144,6 +145,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         )
                     })?,
             );
+            commands::run(&store, cli.command, cli.pretty, &mut out).await?;
+        }
+        StoreSpec::Remote(url) => {
+            let store = Arc::new(remote::connect(
+                &url,
+                cli.store.api_key.as_deref(),
+                &cli.command,
+            )?);
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;
         }
     }

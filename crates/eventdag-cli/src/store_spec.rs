@@ -17,6 +17,8 @@ pub(crate) enum StoreSpec {
     Postgres(String),
     /// An LMDB cache directory in front of PostgreSQL.
     Tiered(PathBuf, String),
+    /// A running `eventdag serve` at this `http://` or `https://` URL.
+    Remote(String),
 }
 
 impl StoreSpec {
@@ -28,8 +30,8 @@ impl StoreSpec {
         }
     }
 
-    /// Parses `memory:`, `lmdb:DIR`, `postgres://…`/`postgresql://…` or
-    /// `tiered:DIR,postgres://…`.
+    /// Parses `memory:`, `lmdb:DIR`, `postgres://…`/`postgresql://…`,
+    /// `tiered:DIR,postgres://…` or `http(s)://host:port` (a server).
     pub(crate) fn parse(text: &str) -> anyhow::Result<Self> {
         if text == "memory:" || text == "memory" {
             return Ok(Self::Memory);
@@ -43,6 +45,9 @@ impl StoreSpec {
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             return Ok(Self::Postgres(text.to_string()));
         }
+        if text.starts_with("http://") || text.starts_with("https://") {
+            return Ok(Self::Remote(text.to_string()));
+        }
         if let Some(rest) = text.strip_prefix("tiered:") {
             if let Some((dir, url)) = rest.split_once(',') {
                 if !dir.is_empty()
@@ -53,7 +58,7 @@ impl StoreSpec {
             }
             bail!("--store tiered: needs a cache directory and a PostgreSQL URL, e.g. tiered:./cache,postgres://user@host/db");
         }
-        bail!("unknown store {text:?}; accepted: lmdb:DIR, postgres://…, tiered:DIR,postgres://…, memory:")
+        bail!("unknown store {text:?}; accepted: lmdb:DIR, postgres://…, tiered:DIR,postgres://…, http://host:port (a server), memory:")
     }
 }
 
@@ -75,6 +80,10 @@ mod tests {
         assert_eq!(
             StoreSpec::parse("tiered:./c,postgres://u@h/db").unwrap(),
             StoreSpec::Tiered("./c".into(), "postgres://u@h/db".into())
+        );
+        assert_eq!(
+            StoreSpec::parse("http://10.0.0.5:7400").unwrap(),
+            StoreSpec::Remote("http://10.0.0.5:7400".into())
         );
         let error = StoreSpec::parse("redis://x").unwrap_err().to_string();
         assert!(error.contains("accepted"), "{error}");

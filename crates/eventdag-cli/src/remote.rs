@@ -1,0 +1,223 @@
+//! `--store http://host:port`: the commands over a running server through
+//! `eventdag-client`. [`Remote`] is the client plus the one thing the CLI
+//! needs that HTTP does not serve, the tenant registry: its calls answer
+//! with an error that says where tenants and keys are managed.
+
+use anyhow::{bail, Context};
+use eventdag::backend::StoredRecord;
+use eventdag::{
+    async_trait, ApiKeyRecord, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect,
+    Event, EventDag, EventId, EventKind, NewEvent, SignalRecord, TenantId, TenantRecord,
+    TenantStore, UpstreamSignal,
+};
+use eventdag_client::RemoteDag;
+use serde_json::Value;
+
+use crate::args::Command;
+
+/// The client for `url`, or why this command cannot run on a server.
+pub(crate) fn connect(
+    url: &str,
+    api_key: Option<&str>,
+    command: &Command,
+) -> anyhow::Result<Remote> {
+    match command {
+        Command::Serve(_) => bail!(
+            "serve needs a store, not another server: give --store lmdb:DIR, postgres://… or tiered:…"
+        ),
+        Command::Tenant(_) | Command::Key(_) => bail!(
+            "tenants and keys have no HTTP API: run this command with --store naming the server's own store"
+        ),
+        Command::Export(args) if args.chain.is_none() => bail!(
+            "exporting a whole tenant needs its commit-ordered log, which the HTTP API serves only as a live stream: give --chain ID, or export on the server's store"
+        ),
+        Command::Verify(args) if args.id.is_none() && args.chain.is_none() => bail!(
+            "verifying a whole tenant needs its commit-ordered log, which the HTTP API serves only as a live stream: give an event id or --chain ID, or verify on the server's store"
+        ),
+        _ => {}
+    }
+    let dag = RemoteDag::connect(url, api_key)
+        .with_context(|| format!("cannot use the server at {url}"))?;
+    Ok(Remote(dag))
+}
+
+/// A server as the CLI's store.
+pub(crate) struct Remote(RemoteDag<Value>);
+
+#[async_trait]
+impl EventDag for Remote {
+    type Payload = Value;
+
+    async fn append(&self, event: Event<Value>) -> Effect<EventId> {
+        self.0.append(event).await
+    }
+
+    async fn read(&self, event_id: EventId) -> Effect<Event<Value>> {
+        self.0.read(event_id).await
+    }
+
+    async fn walk_ancestors(&self, from: EventId, limit: usize) -> Effect<Vec<Event<Value>>> {
+        self.0.walk_ancestors(from, limit).await
+    }
+
+    async fn walk_descendants(&self, from: EventId, limit: usize) -> Effect<Vec<Event<Value>>> {
+        self.0.walk_descendants(from, limit).await
+    }
+
+    async fn signal_upstream(&self, from: EventId, signal: UpstreamSignal) -> Effect<()> {
+        self.0.signal_upstream(from, signal).await
+    }
+
+    async fn find_correlation_chain(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Effect<Vec<Event<Value>>> {
+        self.0
+            .find_correlation_chain(tenant_id, correlation_id)
+            .await
+    }
+
+    async fn next_position(&self, parent: Option<EventId>, lane: u32) -> Effect<DagPosition> {
+        self.0.next_position(parent, lane).await
+    }
+
+    async fn find_by_kind(
+        &self,
+        kind: EventKind,
+        min_depth: u32,
+        max_depth: u32,
+        limit: usize,
+    ) -> Effect<Vec<Event<Value>>> {
+        self.0.find_by_kind(kind, min_depth, max_depth, limit).await
+    }
+
+    async fn acknowledge(&self, event_id: EventId, send_upstream: bool) -> Effect<()> {
+        self.0.acknowledge(event_id, send_upstream).await
+    }
+
+    async fn unacknowledged(&self, limit: usize) -> Effect<Vec<Event<Value>>> {
+        self.0.unacknowledged(limit).await
+    }
+
+    async fn find_by_kind_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        kind: EventKind,
+        min_depth: u32,
+        max_depth: u32,
+        limit: usize,
+    ) -> Effect<Vec<Event<Value>>> {
+        self.0
+            .find_by_kind_for_tenant(tenant_id, kind, min_depth, max_depth, limit)
+            .await
+    }
+}
+
+#[async_trait]
+impl DagStore for Remote {
+    async fn append_events(&self, drafts: Vec<NewEvent<Value>>) -> Effect<Vec<Event<Value>>> {
+        self.0.append_events(drafts).await
+    }
+
+    async fn next_position_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        parent: Option<EventId>,
+        lane: u32,
+    ) -> Effect<DagPosition> {
+        self.0
+            .next_position_for_tenant(tenant_id, parent, lane)
+            .await
+    }
+
+    async fn unacknowledged_for_tenant(
+        &self,
+        tenant_id: TenantId,
+        limit: usize,
+    ) -> Effect<Vec<Event<Value>>> {
+        self.0.unacknowledged_for_tenant(tenant_id, limit).await
+    }
+
+    async fn signals_of(&self, event_id: EventId, limit: usize) -> Effect<Vec<SignalRecord>> {
+        self.0.signals_of(event_id, limit).await
+    }
+
+    async fn signals_after(
+        &self,
+        tenant_id: TenantId,
+        after: u64,
+        limit: usize,
+    ) -> Effect<Vec<SignalRecord>> {
+        self.0.signals_after(tenant_id, after, limit).await
+    }
+
+    async fn events_after(
+        &self,
+        tenant_id: TenantId,
+        after: u64,
+        limit: usize,
+    ) -> Effect<Vec<CursorEvent<Value>>> {
+        self.0.events_after(tenant_id, after, limit).await
+    }
+
+    async fn chain_state(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Effect<ChainState> {
+        self.0.chain_state(tenant_id, correlation_id).await
+    }
+
+    async fn check_health(&self) -> Effect<()> {
+        self.0.check_health().await
+    }
+
+    async fn stored_record(&self, event_id: EventId) -> Effect<StoredRecord> {
+        self.0.stored_record(event_id).await
+    }
+
+    async fn chain_records(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+    ) -> Effect<Vec<StoredRecord>> {
+        self.0.chain_records(tenant_id, correlation_id).await
+    }
+}
+
+/// The registry lives with the server's store; `connect` refuses the
+/// commands that manage it, and nothing else calls these.
+#[async_trait]
+impl TenantStore for Remote {
+    async fn create_tenant(&self, _tenant: TenantRecord) -> Effect<()> {
+        Effect::Err(no_registry())
+    }
+
+    async fn list_tenants(&self) -> Effect<Vec<TenantRecord>> {
+        Effect::Err(no_registry())
+    }
+
+    async fn put_api_key(&self, _key: ApiKeyRecord) -> Effect<()> {
+        Effect::Err(no_registry())
+    }
+
+    async fn find_api_key(&self, _prefix: &str) -> Effect<Option<ApiKeyRecord>> {
+        Effect::Err(no_registry())
+    }
+
+    async fn list_api_keys(&self) -> Effect<Vec<ApiKeyRecord>> {
+        Effect::Err(no_registry())
+    }
+
+    async fn revoke_api_key(&self, _prefix: &str) -> Effect<()> {
+        Effect::Err(no_registry())
+    }
+}
+
+fn no_registry() -> ErrorEffect {
+    ErrorEffect::invalid(
+        "store",
+        "tenants and keys have no HTTP API: manage them with --store naming the server's own store",
+    )
+}

@@ -1,0 +1,184 @@
+//! `--store http://…`: the commands on a live server print what they
+//! print on the embedded store, the key coming from `EVENTDAG_API_KEY` or
+//! `--api-key`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use eventdag_lmdb::LmdbDag;
+use eventdag_server::{AppState, ServerConfig};
+use serde_json::Value;
+
+/// Runs `eventdag` with `args` (off the runtime's threads: the server
+/// answers on them meanwhile).
+async fn eventdag(args: Vec<String>, key: Option<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_eventdag"));
+        command
+            .args(&args)
+            .env_remove("EVENTDAG_STORE")
+            .env_remove("EVENTDAG_API_KEY")
+            .env_remove("EVENTDAG_DATA");
+        if let Some(key) = key {
+            command.env("EVENTDAG_API_KEY", key);
+        }
+        command.output().expect("run eventdag")
+    })
+    .await
+    .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "eventdag failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(ToString::to_string).collect()
+}
+
+fn embedded(data: &Path, list: &[&str]) -> Vec<String> {
+    let mut all = args(&["--store", &format!("lmdb:{}", data.display())]);
+    all.extend(args(list));
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_over_http_print_what_they_print_embedded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let store = Arc::new(LmdbDag::<Value>::open(&data).unwrap());
+    let created = eventdag_server::create_tenant(&*store, "acme")
+        .await
+        .unwrap();
+    let tenant = created.tenant_id.to_string();
+    let key = created.api_key;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(eventdag_server::serve_listener(
+        AppState::new(Arc::clone(&store), ServerConfig::default()),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let remote = |list: &[&str]| {
+        let mut all = args(&["--store", &url]);
+        all.extend(args(list));
+        all
+    };
+
+    let root: Value = serde_json::from_str(&stdout(
+        &eventdag(
+            remote(&["append", "--payload", r#"{"step":"plan"}"#]),
+            Some(key.clone()),
+        )
+        .await,
+    ))
+    .unwrap();
+    let root_id = root["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        root["tenant_id"],
+        tenant.as_str(),
+        "stored in the key's tenant"
+    );
+    // The key by flag instead of the variable.
+    let mut with_flag = remote(&[
+        "append",
+        "--payload",
+        r#"{"step":"act"}"#,
+        "--parent",
+        &root_id,
+        "--flags",
+        "requires_ack",
+    ]);
+    with_flag.extend(args(&["--api-key", &key]));
+    let child: Value = serde_json::from_str(&stdout(&eventdag(with_flag, None).await)).unwrap();
+    let child_id = child["id"].as_str().unwrap().to_owned();
+    let leaf_id = {
+        let leaf = remote(&[
+            "append",
+            "--payload",
+            "3",
+            "--parent",
+            &child_id,
+            "--flags",
+            "requires_ack",
+        ]);
+        let leaf: Value =
+            serde_json::from_str(&stdout(&eventdag(leaf, Some(key.clone())).await)).unwrap();
+        leaf["id"].as_str().unwrap().to_owned()
+    };
+    stdout(&eventdag(remote(&["ack", &child_id, "--upstream"]), Some(key.clone())).await);
+    let signal = format!(
+        r#"{{"type":"error_propagation","source_event_id":"{leaf_id}","error_code":7,"message":"x"}}"#
+    );
+    stdout(&eventdag(remote(&["signal", &leaf_id, &signal]), Some(key.clone())).await);
+    let signals = stdout(&eventdag(remote(&["signal", &leaf_id]), Some(key.clone())).await);
+
+    // Reads, over HTTP now and on the store itself once the server is gone.
+    let reads: Vec<Vec<&str>> = vec![
+        vec!["get", &child_id],
+        vec!["get", &child_id, "--pretty"],
+        vec!["ancestors", &leaf_id],
+        vec!["descendants", &root_id, "--limit", "2"],
+        vec!["unacked"],
+        vec!["verify", &leaf_id],
+        vec!["verify", "--chain", &root_id],
+        vec!["export", "--chain", &root_id],
+        vec!["export", "--chain", &root_id, "--format", "dot"],
+    ];
+    let mut over_http = Vec::new();
+    for read in &reads {
+        over_http.push(stdout(&eventdag(remote(read), Some(key.clone())).await));
+    }
+    let chain_http = stdout(&eventdag(remote(&["chain", &root_id]), Some(key.clone())).await);
+    assert_eq!(chain_http.lines().count(), 3, "{chain_http}");
+
+    // Commands that need what HTTP does not serve say so.
+    let refused = eventdag(remote(&["tenant", "list"]), Some(key.clone())).await;
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no HTTP API"),
+        "{refused:?}"
+    );
+    let no_key = eventdag(remote(&["get", &root_id]), None).await;
+    assert!(!no_key.status.success());
+    assert!(
+        String::from_utf8_lossy(&no_key.stderr).contains("API key"),
+        "{no_key:?}"
+    );
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    drop(store);
+
+    for (read, http) in reads.iter().zip(&over_http) {
+        let mut list = read.clone();
+        if list[0] == "unacked"
+            || (list[0] == "verify" && list[1] == "--chain")
+            || list[0] == "export"
+        {
+            list.extend(["--tenant", tenant.as_str()]);
+        }
+        let local = stdout(&eventdag(embedded(&data, &list), None).await);
+        assert_eq!(&local, http, "{read:?}");
+    }
+    let signals_local = stdout(&eventdag(embedded(&data, &["signal", &leaf_id]), None).await);
+    assert_eq!(signals_local, signals);
+    let chain_local = stdout(
+        &eventdag(
+            embedded(&data, &["chain", &root_id, "--tenant", &tenant]),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(chain_local, chain_http);
+}
