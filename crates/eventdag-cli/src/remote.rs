@@ -28,6 +28,9 @@ pub(crate) fn connect(
         Command::Tenant(_) | Command::Key(_) => bail!(
             "tenants and keys have no HTTP API: run this command with --store naming the server's own store"
         ),
+        Command::Import(_) => bail!(
+            "import keeps each event's timestamp (its hash covers it), and POST /v1/events takes none: import on the server's store"
+        ),
         Command::Export(args) if args.chain.is_none() => bail!(
             "exporting a whole tenant needs its commit-ordered log, which the HTTP API serves only as a live stream: give --chain ID, or export on the server's store"
         ),

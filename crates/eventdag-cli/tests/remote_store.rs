@@ -149,6 +149,16 @@ async fn commands_over_http_print_what_they_print_embedded() {
         String::from_utf8_lossy(&refused.stderr).contains("no HTTP API"),
         "{refused:?}"
     );
+    for (command, reason) in [
+        (vec!["import", "events.jsonl"], "timestamp"),
+        (vec!["export"], "--chain"),
+        (vec!["serve"], "needs a store"),
+    ] {
+        let refused = eventdag(remote(&command), Some(key.clone())).await;
+        assert!(!refused.status.success(), "{command:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(reason), "{command:?}: {stderr}");
+    }
     let no_key = eventdag(remote(&["get", &root_id]), None).await;
     assert!(!no_key.status.success());
     assert!(
