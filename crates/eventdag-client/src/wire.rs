@@ -70,3 +70,52 @@ pub(crate) fn check_tenant(known: Option<TenantId>, named: TenantId) -> Result<(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use eventdag::{EventFlags, EventKind, NewEvent};
+    use serde_json::json;
+
+    use super::*;
+
+    fn body(draft: &NewEvent<serde_json::Value>) -> serde_json::Value {
+        serde_json::to_value(DraftBody::of(draft, None).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn drafts_take_the_servers_shape() {
+        let parent = uuid::Uuid::now_v7();
+        let assigned = NewEvent::new(json!({"a": 1}))
+            .parents([parent])
+            .lane(2)
+            .kind(EventKind(0x4001))
+            .flags(EventFlags::REQUIRES_ACK | EventFlags::CRITICAL);
+        assert_eq!(
+            body(&assigned),
+            json!({"payload": {"a": 1}, "parents": [parent], "lane": 2, "kind": 0x4001,
+                   "flags": (EventFlags::REQUIRES_ACK | EventFlags::CRITICAL).bits()})
+        );
+        let given = NewEvent::new(json!(null)).at(DagPosition::new(0, 1, 4));
+        assert_eq!(
+            body(&given),
+            json!({"payload": null, "kind": 0, "flags": 0, "position": {"depth": 0, "lane": 1, "sequence": 4}})
+        );
+    }
+
+    #[test]
+    fn what_http_cannot_carry_is_refused_before_sending() {
+        let stamped = NewEvent::new(json!(1)).timestamp(5);
+        assert!(
+            matches!(DraftBody::of(&stamped, None), Err(ErrorEffect::InvalidInput { field, .. }) if field == "timestamp")
+        );
+        let mine = uuid::Uuid::now_v7();
+        let elsewhere = NewEvent::new(json!(1)).tenant(uuid::Uuid::now_v7());
+        assert!(
+            matches!(DraftBody::of(&elsewhere, Some(mine)), Err(ErrorEffect::InvalidInput { field, .. }) if field == "tenant_id")
+        );
+        assert!(
+            DraftBody::of(&elsewhere, None).is_ok(),
+            "unchecked without a known tenant"
+        );
+    }
+}

@@ -169,3 +169,113 @@ async fn the_key_decides_the_tenant() {
     );
     server.stop().await;
 }
+
+/// A peer that accepts each connection, reads the request and hangs up
+/// without answering: the answer to a request that reached a server is
+/// lost. Counts the connections.
+async fn hang_up_peer() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buffer = [0u8; 4096];
+            let _ = socket.read(&mut buffer).await;
+            drop(socket);
+        }
+    });
+    (addr, count)
+}
+
+/// A lost answer: a read is repeated (then operational), a signal is not
+/// (it might have been stored) and reports `OutcomeUnknown` naming the
+/// sender.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_repeat_only_what_is_safe_to_repeat() {
+    let (addr, connections) = hang_up_peer().await;
+    let dag: RemoteDag<Value> = RemoteDag::builder(&format!("http://{addr}"))
+        .retry(retries(2, 20))
+        .build()
+        .unwrap();
+    let error = dag.read(uuid::Uuid::now_v7()).await.err().unwrap();
+    assert!(error.is_operational(), "{error:?}");
+    assert_eq!(
+        connections.swap(0, std::sync::atomic::Ordering::SeqCst),
+        3,
+        "1 + 2 retries"
+    );
+
+    let from = uuid::Uuid::now_v7();
+    let signal = UpstreamSignal::Backpressure {
+        until: now_micros(),
+    };
+    let error = dag.signal_upstream(from, signal).await.err().unwrap();
+    assert!(
+        matches!(&error, ErrorEffect::OutcomeUnknown { event_id, .. } if *event_id == from),
+        "{error:?}"
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "sent once"
+    );
+
+    // An append whose events have ids is repeated like a read.
+    let error = dag
+        .append_root(DEFAULT_TENANT, EventKind::DATA, json!(1))
+        .await
+        .err()
+        .unwrap();
+    assert!(error.is_operational(), "{error:?}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1 + 3);
+    // Without client-chosen ids it is sent once.
+    let once: RemoteDag<Value> = RemoteDag::builder(&format!("http://{addr}"))
+        .retry(retries(2, 20))
+        .assign_ids(false)
+        .build()
+        .unwrap();
+    let error = once
+        .append_root(DEFAULT_TENANT, EventKind::DATA, json!(1))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(error, ErrorEffect::OutcomeUnknown { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1 + 3 + 1
+    );
+}
+
+/// The server's rate limit is `Effect::Retry` with its `Retry-After`, as
+/// backpressure is (the suite checks backpressure's finer `after`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_is_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = eventdag_server::ServerConfig {
+        rate_limit_per_second: 1,
+        rate_limit_burst: 1,
+        ..common::server::test_config()
+    };
+    let server =
+        Server::start_with(store(dir.path()), "127.0.0.1:0".parse().unwrap(), config).await;
+    let dag: RemoteDag<Value> = RemoteDag::connect(&server.url(), None).unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(dag.unacknowledged(10).await);
+    }
+    let retry = answers
+        .iter()
+        .find(|answer| answer.is_retry())
+        .unwrap_or_else(|| panic!("{answers:?}"));
+    assert!(
+        matches!(retry, Effect::Retry { after, .. } if *after >= Duration::from_secs(1)),
+        "{retry:?}"
+    );
+    server.stop().await;
+}

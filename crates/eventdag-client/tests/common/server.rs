@@ -32,10 +32,19 @@ pub struct Server {
 impl Server {
     /// Serves `store` on `addr` (port 0 for any free port).
     pub async fn start<S: ServerStore>(store: Arc<S>, addr: SocketAddr) -> Self {
+        Self::start_with(store, addr, test_config()).await
+    }
+
+    /// [`Server::start`] with `config`.
+    pub async fn start_with<S: ServerStore>(
+        store: Arc<S>,
+        addr: SocketAddr,
+        config: ServerConfig,
+    ) -> Self {
         let listener = TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(store, test_config());
+        let state = AppState::new(store, config);
         let task = tokio::spawn(async move {
             eventdag_server::serve_listener(state, listener, async {
                 let _ = stopped.await;
