@@ -211,9 +211,20 @@ fn outcome_unknown(call: &Call, error: &ErrorEffect) -> ErrorEffect {
     ErrorEffect::OutcomeUnknown {
         operation: call.subject.operation.to_owned(),
         event_id: call.subject.event_id,
-        message: format!(
-            "{error}; the request may have reached the server: look at the signals of event {} before sending it again",
-            call.subject.event_id
-        ),
+        message: if call.subject.event_id.is_nil() {
+            format!(
+                "{error}; the request may have reached the server, and without an id the event cannot be looked up: sending it again may store it twice"
+            )
+        } else if call.subject.operation == "append" {
+            format!(
+                "{error}; the request may have reached the server: read event {} to find out (the first of a batch; all or none are stored)",
+                call.subject.event_id
+            )
+        } else {
+            format!(
+                "{error}; the request may have reached the server: list the signals of event {} before sending it again",
+                call.subject.event_id
+            )
+        },
     }
 }

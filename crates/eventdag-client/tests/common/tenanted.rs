@@ -121,7 +121,10 @@ impl<S> Tenanted<S> {
 }
 
 #[eventdag::async_trait]
-impl<S: DagStore<Payload = Value> + Send + Sync + 'static> EventDag for Tenanted<S> {
+impl<S: DagStore + Send + Sync + 'static> EventDag for Tenanted<S>
+where
+    S::Payload: serde::Serialize,
+{
     type Payload = Value;
 
     async fn append(&self, event: Event<Value>) -> Effect<EventId> {
@@ -223,7 +226,10 @@ impl<S: DagStore<Payload = Value> + Send + Sync + 'static> EventDag for Tenanted
 }
 
 #[eventdag::async_trait]
-impl<S: DagStore<Payload = Value> + Send + Sync + 'static> DagStore for Tenanted<S> {
+impl<S: DagStore + Send + Sync + 'static> DagStore for Tenanted<S>
+where
+    S::Payload: serde::Serialize,
+{
     async fn append_events(&self, drafts: Vec<NewEvent<Value>>) -> Effect<Vec<Event<Value>>> {
         let Some(first) = drafts.first() else {
             return Effect::Ok(Vec::new());
@@ -272,7 +278,24 @@ impl<S: DagStore<Payload = Value> + Send + Sync + 'static> DagStore for Tenanted
         after: u64,
         limit: usize,
     ) -> Effect<Vec<CursorEvent<Value>>> {
-        self.backing.events_after(tenant_id, after, limit).await
+        // The store behind the server may hold payloads in another type
+        // than the suite's `Value`; its JSON is the same.
+        self.backing
+            .events_after(tenant_id, after, limit)
+            .await
+            .and_then(|page| {
+                page.into_iter()
+                    .map(|entry| {
+                        let payload = serde_json::to_value(&entry.event.payload)
+                            .map_err(|error| ErrorEffect::corrupt(Some(entry.event.id()), error))?;
+                        Ok(CursorEvent {
+                            cursor: entry.cursor,
+                            event: entry.event.map_payload(|_| payload),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ErrorEffect>>()
+                    .into()
+            })
     }
 
     async fn chain_state(
