@@ -279,3 +279,61 @@ async fn a_rate_limit_is_retry_after() {
     );
     server.stop().await;
 }
+
+/// Health through `/healthz`, and verification both ways: on the server
+/// (`verify_on_server`) and here, hashing what the server sends
+/// (`EventDagExt::verify_event`); both find bytes changed behind the
+/// server's back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_verification_on_either_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let server = Server::start(Arc::clone(&store), "127.0.0.1:0".parse().unwrap()).await;
+    let dag: RemoteDag<Value> = RemoteDag::connect(&server.url(), None).unwrap();
+    assert!(eventdag::DagStore::check_health(&dag).await.is_ok());
+    let root = dag
+        .append_root(DEFAULT_TENANT, EventKind::DATA, json!({"a": 1}))
+        .await
+        .ok()
+        .unwrap();
+    let child = dag
+        .append_child(root.id(), EventKind::DATA, json!([1, 2]))
+        .await
+        .ok()
+        .unwrap();
+    assert!(dag
+        .verify_on_server(child.id())
+        .await
+        .ok()
+        .unwrap()
+        .is_intact());
+    assert!(dag.verify_event(child.id()).await.ok().unwrap().is_intact());
+    let chain = dag
+        .verify_chain(DEFAULT_TENANT, root.id())
+        .await
+        .ok()
+        .unwrap();
+    assert_eq!((chain.checked, chain.is_intact()), (2, true));
+
+    assert!(
+        store
+            .simulate_corruption(root.id(), b"{\"a\":2}".to_vec())
+            .await
+    );
+    for verification in [
+        dag.verify_on_server(root.id()).await.ok().unwrap(),
+        dag.verify_event(root.id()).await.ok().unwrap(),
+        dag.verify_chain(DEFAULT_TENANT, root.id())
+            .await
+            .ok()
+            .unwrap(),
+    ] {
+        assert_eq!(
+            verification.first_mismatch.map(|m| m.event_id),
+            Some(root.id())
+        );
+    }
+    server.stop().await;
+    let down = eventdag::DagStore::check_health(&dag).await.err().unwrap();
+    assert!(down.is_operational(), "{down:?}");
+}
