@@ -5,13 +5,13 @@
 
 use anyhow::{bail, Context};
 use eventdag::backend::StoredRecord;
+use eventdag::RawJson;
 use eventdag::{
     async_trait, ApiKeyRecord, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect,
     Event, EventDag, EventId, EventKind, NewEvent, SignalRecord, TenantId, TenantRecord,
     TenantStore, UpstreamSignal,
 };
 use eventdag_client::RemoteDag;
-use serde_json::Value;
 
 use crate::args::Command;
 
@@ -45,25 +45,25 @@ pub(crate) fn connect(
 }
 
 /// A server as the CLI's store.
-pub(crate) struct Remote(RemoteDag<Value>);
+pub(crate) struct Remote(RemoteDag<RawJson>);
 
 #[async_trait]
 impl EventDag for Remote {
-    type Payload = Value;
+    type Payload = RawJson;
 
-    async fn append(&self, event: Event<Value>) -> Effect<EventId> {
+    async fn append(&self, event: Event<RawJson>) -> Effect<EventId> {
         self.0.append(event).await
     }
 
-    async fn read(&self, event_id: EventId) -> Effect<Event<Value>> {
+    async fn read(&self, event_id: EventId) -> Effect<Event<RawJson>> {
         self.0.read(event_id).await
     }
 
-    async fn walk_ancestors(&self, from: EventId, limit: usize) -> Effect<Vec<Event<Value>>> {
+    async fn walk_ancestors(&self, from: EventId, limit: usize) -> Effect<Vec<Event<RawJson>>> {
         self.0.walk_ancestors(from, limit).await
     }
 
-    async fn walk_descendants(&self, from: EventId, limit: usize) -> Effect<Vec<Event<Value>>> {
+    async fn walk_descendants(&self, from: EventId, limit: usize) -> Effect<Vec<Event<RawJson>>> {
         self.0.walk_descendants(from, limit).await
     }
 
@@ -75,7 +75,7 @@ impl EventDag for Remote {
         &self,
         tenant_id: TenantId,
         correlation_id: EventId,
-    ) -> Effect<Vec<Event<Value>>> {
+    ) -> Effect<Vec<Event<RawJson>>> {
         self.0
             .find_correlation_chain(tenant_id, correlation_id)
             .await
@@ -91,7 +91,7 @@ impl EventDag for Remote {
         min_depth: u32,
         max_depth: u32,
         limit: usize,
-    ) -> Effect<Vec<Event<Value>>> {
+    ) -> Effect<Vec<Event<RawJson>>> {
         self.0.find_by_kind(kind, min_depth, max_depth, limit).await
     }
 
@@ -99,7 +99,7 @@ impl EventDag for Remote {
         self.0.acknowledge(event_id, send_upstream).await
     }
 
-    async fn unacknowledged(&self, limit: usize) -> Effect<Vec<Event<Value>>> {
+    async fn unacknowledged(&self, limit: usize) -> Effect<Vec<Event<RawJson>>> {
         self.0.unacknowledged(limit).await
     }
 
@@ -110,7 +110,7 @@ impl EventDag for Remote {
         min_depth: u32,
         max_depth: u32,
         limit: usize,
-    ) -> Effect<Vec<Event<Value>>> {
+    ) -> Effect<Vec<Event<RawJson>>> {
         self.0
             .find_by_kind_for_tenant(tenant_id, kind, min_depth, max_depth, limit)
             .await
@@ -119,7 +119,7 @@ impl EventDag for Remote {
 
 #[async_trait]
 impl DagStore for Remote {
-    async fn append_events(&self, drafts: Vec<NewEvent<Value>>) -> Effect<Vec<Event<Value>>> {
+    async fn append_events(&self, drafts: Vec<NewEvent<RawJson>>) -> Effect<Vec<Event<RawJson>>> {
         self.0.append_events(drafts).await
     }
 
@@ -138,7 +138,7 @@ impl DagStore for Remote {
         &self,
         tenant_id: TenantId,
         limit: usize,
-    ) -> Effect<Vec<Event<Value>>> {
+    ) -> Effect<Vec<Event<RawJson>>> {
         self.0.unacknowledged_for_tenant(tenant_id, limit).await
     }
 
@@ -160,7 +160,7 @@ impl DagStore for Remote {
         tenant_id: TenantId,
         after: u64,
         limit: usize,
-    ) -> Effect<Vec<CursorEvent<Value>>> {
+    ) -> Effect<Vec<CursorEvent<RawJson>>> {
         self.0.events_after(tenant_id, after, limit).await
     }
 

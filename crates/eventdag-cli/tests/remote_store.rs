@@ -53,7 +53,7 @@ fn embedded(data: &Path, list: &[&str]) -> Vec<String> {
 async fn commands_over_http_print_what_they_print_embedded() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
-    let store = Arc::new(LmdbDag::<Value>::open(&data).unwrap());
+    let store = Arc::new(LmdbDag::<eventdag::RawJson>::open(&data).unwrap());
     let created = eventdag_server::create_tenant(&*store, "acme")
         .await
         .unwrap();

@@ -38,7 +38,7 @@ struct Fixture {
 }
 
 async fn fixture(dir: &std::path::Path) -> Fixture {
-    let store = Arc::new(LmdbDag::<Value>::open(dir).unwrap());
+    let store = Arc::new(LmdbDag::<eventdag::RawJson>::open(dir).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let config = ServerConfig {

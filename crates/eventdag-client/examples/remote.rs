@@ -84,7 +84,7 @@ async fn local_server() -> Result<String, Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let state = eventdag_server::AppState::new(
-        Arc::new(MemoryDag::<Value>::new()),
+        Arc::new(MemoryDag::<eventdag::RawJson>::new()),
         eventdag_server::ServerConfig::default(),
     );
     tokio::spawn(eventdag_server::serve_listener(

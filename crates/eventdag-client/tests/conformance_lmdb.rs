@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use common::tenanted::Tenanted;
 use eventdag::EventId;
+use eventdag::RawJson;
 use eventdag_lmdb::{LmdbDag, LmdbOptions};
-use serde_json::Value;
 use tempfile::TempDir;
 
-async fn fresh() -> (Tenanted<LmdbDag<Value>>, TempDir) {
+async fn fresh() -> (Tenanted<LmdbDag<RawJson>>, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = LmdbOptions::default()
         .map_size(8 << 20)
@@ -22,7 +22,7 @@ async fn fresh() -> (Tenanted<LmdbDag<Value>>, TempDir) {
     (Tenanted::serve(Arc::new(store)).await, dir)
 }
 
-async fn corrupt(store: &Tenanted<LmdbDag<Value>>, event_id: EventId) {
+async fn corrupt(store: &Tenanted<LmdbDag<RawJson>>, event_id: EventId) {
     assert!(
         store
             .backing

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use common::tenanted::Tenanted;
 use eventdag::EventId;
+use eventdag::RawJson;
 use eventdag_postgres::test_support::ScratchDatabase;
 use eventdag_postgres::{PgDag, PgOptions};
-use serde_json::Value;
 
-async fn fresh() -> (Tenanted<PgDag<Value>>, ScratchDatabase) {
+async fn fresh() -> (Tenanted<PgDag<RawJson>>, ScratchDatabase) {
     let database = ScratchDatabase::create().await;
     let store = PgDag::connect_with(&database.url(), PgOptions::new().max_connections(4))
         .await
@@ -22,9 +22,9 @@ async fn fresh() -> (Tenanted<PgDag<Value>>, ScratchDatabase) {
     (Tenanted::serve(Arc::new(store)).await, database)
 }
 
-async fn corrupt(store: &Tenanted<PgDag<Value>>, event_id: EventId) {
+async fn corrupt(store: &Tenanted<PgDag<RawJson>>, event_id: EventId) {
     let changed = sqlx::query(
-        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::jsonb WHERE event_id = $1",
+        "UPDATE eventdag_events SET payload = '{\"tampered\": true}'::json WHERE event_id = $1",
     )
     .bind(event_id)
     .execute(store.backing.pool())

@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use common::server::Server;
 use eventdag::{
-    DagStore, ErrorEffect, EventDag, EventDagExt, EventId, NewEvent, UpstreamSignal, DEFAULT_TENANT,
+    DagStore, ErrorEffect, EventDag, EventDagExt, EventId, NewEvent, RawJson, UpstreamSignal,
+    DEFAULT_TENANT,
 };
 use eventdag_client::{EventFilter, LiveStream, RemoteDag, SignalFilter};
 use eventdag_lmdb::{LmdbDag, LmdbOptions};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-fn open(dir: &std::path::Path) -> Arc<LmdbDag<Value>> {
+fn open(dir: &std::path::Path) -> Arc<LmdbDag<RawJson>> {
     Arc::new(LmdbOptions::default().map_size(8 << 20).open(dir).unwrap())
 }
 
@@ -50,10 +51,16 @@ async fn assert_quiet<T: std::fmt::Debug>(stream: &mut LiveStream<T>) {
     assert!(extra.is_err(), "unexpected item {extra:?}");
 }
 
-async fn append_roots(dag: &impl DagStore<Payload = Value>, from: u64, count: u64) -> Vec<EventId> {
+/// Appends roots `{"n": from..}` through any store: the client (with
+/// `Value` payloads) or the server's own store (`RawJson`).
+async fn append_roots<D>(dag: &D, from: u64, count: u64) -> Vec<EventId>
+where
+    D: DagStore,
+    D::Payload: From<Value> + serde::Serialize,
+{
     let mut ids = Vec::new();
     for n in from..from + count {
-        let draft = NewEvent::new(json!({ "n": n })).tenant(DEFAULT_TENANT);
+        let draft = NewEvent::new(D::Payload::from(json!({ "n": n }))).tenant(DEFAULT_TENANT);
         ids.push(dag.append_new(draft).await.ok().unwrap().id());
     }
     ids

@@ -17,7 +17,7 @@ use eventdag_client::{RemoteDag, RetryPolicy};
 use eventdag_lmdb::{LmdbDag, LmdbOptions};
 use serde_json::{json, Value};
 
-fn store(dir: &std::path::Path) -> Arc<LmdbDag<Value>> {
+fn store(dir: &std::path::Path) -> Arc<LmdbDag<eventdag::RawJson>> {
     Arc::new(LmdbOptions::default().map_size(8 << 20).open(dir).unwrap())
 }
 
