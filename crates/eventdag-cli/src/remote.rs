@@ -6,10 +6,13 @@
 use anyhow::{bail, Context};
 use eventdag::backend::StoredRecord;
 use eventdag::RawJson;
+use std::time::Duration;
+
 use eventdag::{
-    async_trait, ApiKeyRecord, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect,
-    Event, EventDag, EventId, EventKind, NewEvent, SignalRecord, TenantId, TenantRecord,
-    TenantStore, UpstreamSignal,
+    async_trait, AckLease, ApiKeyRecord, ChainState, ClaimRequest, Claimed, CursorEvent,
+    DagPosition, DagStore, DeadLetter, Effect, ErrorEffect, Event, EventDag, EventId, EventKind,
+    Lease, LeaseRef, NewEvent, QueueEntry, SignalRecord, TenantId, TenantRecord, TenantStore,
+    UpstreamSignal, WorkQueue,
 };
 use eventdag_client::RemoteDag;
 
@@ -24,6 +27,9 @@ pub(crate) fn connect(
     match command {
         Command::Serve(_) => bail!(
             "serve needs a store, not another server: give --store lmdb:DIR, postgres://… or tiered:…"
+        ),
+        Command::Work(_) => bail!(
+            "the work-queue commands are not in eventdag-client yet (the server's /v1/queue routes are): run them with --store naming the server's own store"
         ),
         Command::Tenant(_) | Command::Key(_) => bail!(
             "tenants and keys have no HTTP API: run this command with --store naming the server's own store"
@@ -187,6 +193,61 @@ impl DagStore for Remote {
     ) -> Effect<Vec<StoredRecord>> {
         self.0.chain_records(tenant_id, correlation_id).await
     }
+}
+
+/// Not in the client yet (the server's `/v1/queue` routes came after it);
+/// `connect` refuses the work commands, and nothing else calls these.
+#[async_trait]
+impl WorkQueue for Remote {
+    async fn claim(&self, _request: ClaimRequest) -> Effect<Vec<Claimed<RawJson>>> {
+        Effect::Err(no_queue())
+    }
+
+    async fn extend_lease(&self, _lease: LeaseRef, _duration: Duration) -> Effect<Lease> {
+        Effect::Err(no_queue())
+    }
+
+    async fn release_lease(&self, _lease: LeaseRef, _delay: Duration) -> Effect<()> {
+        Effect::Err(no_queue())
+    }
+
+    async fn acknowledge_leased(
+        &self,
+        _tenant_id: TenantId,
+        _event_id: EventId,
+        _lease: AckLease,
+        _send_upstream: bool,
+    ) -> Effect<()> {
+        Effect::Err(no_queue())
+    }
+
+    async fn dead_letters(
+        &self,
+        _tenant_id: TenantId,
+        _after: Option<EventId>,
+        _limit: usize,
+    ) -> Effect<Vec<DeadLetter<RawJson>>> {
+        Effect::Err(no_queue())
+    }
+
+    async fn requeue(&self, _tenant_id: TenantId, _event_id: EventId) -> Effect<()> {
+        Effect::Err(no_queue())
+    }
+
+    async fn queue_entry(
+        &self,
+        _tenant_id: TenantId,
+        _event_id: EventId,
+    ) -> Effect<Option<QueueEntry>> {
+        Effect::Err(no_queue())
+    }
+}
+
+fn no_queue() -> ErrorEffect {
+    ErrorEffect::invalid(
+        "store",
+        "work queues are not in eventdag-client yet: run the work commands with --store naming the server's own store",
+    )
 }
 
 /// The registry lives with the server's store; `connect` refuses the
