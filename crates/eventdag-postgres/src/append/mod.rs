@@ -162,7 +162,8 @@ where
         lookups.lanes.dedup();
         lookups.chains.sort_unstable();
         lookups.chains.dedup();
-        let tenants: BTreeSet<TenantId> = valid().map(|p| p.event.tenant_id).collect();
+        // Each batch's tenants in id order, merged: the lock order.
+        let tenants: BTreeSet<TenantId> = batches.iter().flat_map(|b| b.tenants()).collect();
         let tenants: Vec<TenantId> = tenants.into_iter().collect();
         // Lanes and chain states change: they are read after the lock, in
         // a statement of their own, whose snapshot then sees every commit
