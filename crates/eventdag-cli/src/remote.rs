@@ -28,9 +28,6 @@ pub(crate) fn connect(
         Command::Serve(_) => bail!(
             "serve needs a store, not another server: give --store lmdb:DIR, postgres://… or tiered:…"
         ),
-        Command::Work(_) => bail!(
-            "the work-queue commands are not in eventdag-client yet (the server's /v1/queue routes are): run them with --store naming the server's own store"
-        ),
         Command::Tenant(_) | Command::Key(_) => bail!(
             "tenants and keys have no HTTP API: run this command with --store naming the server's own store"
         ),
@@ -195,59 +192,52 @@ impl DagStore for Remote {
     }
 }
 
-/// Not in the client yet (the server's `/v1/queue` routes came after it);
-/// `connect` refuses the work commands, and nothing else calls these.
 #[async_trait]
 impl WorkQueue for Remote {
-    async fn claim(&self, _request: ClaimRequest) -> Effect<Vec<Claimed<RawJson>>> {
-        Effect::Err(no_queue())
+    async fn claim(&self, request: ClaimRequest) -> Effect<Vec<Claimed<RawJson>>> {
+        self.0.claim(request).await
     }
 
-    async fn extend_lease(&self, _lease: LeaseRef, _duration: Duration) -> Effect<Lease> {
-        Effect::Err(no_queue())
+    async fn extend_lease(&self, lease: LeaseRef, duration: Duration) -> Effect<Lease> {
+        self.0.extend_lease(lease, duration).await
     }
 
-    async fn release_lease(&self, _lease: LeaseRef, _delay: Duration) -> Effect<()> {
-        Effect::Err(no_queue())
+    async fn release_lease(&self, lease: LeaseRef, delay: Duration) -> Effect<()> {
+        self.0.release_lease(lease, delay).await
     }
 
     async fn acknowledge_leased(
         &self,
-        _tenant_id: TenantId,
-        _event_id: EventId,
-        _lease: AckLease,
-        _send_upstream: bool,
+        tenant_id: TenantId,
+        event_id: EventId,
+        lease: AckLease,
+        send_upstream: bool,
     ) -> Effect<()> {
-        Effect::Err(no_queue())
+        self.0
+            .acknowledge_leased(tenant_id, event_id, lease, send_upstream)
+            .await
     }
 
     async fn dead_letters(
         &self,
-        _tenant_id: TenantId,
-        _after: Option<EventId>,
-        _limit: usize,
+        tenant_id: TenantId,
+        after: Option<EventId>,
+        limit: usize,
     ) -> Effect<Vec<DeadLetter<RawJson>>> {
-        Effect::Err(no_queue())
+        self.0.dead_letters(tenant_id, after, limit).await
     }
 
-    async fn requeue(&self, _tenant_id: TenantId, _event_id: EventId) -> Effect<()> {
-        Effect::Err(no_queue())
+    async fn requeue(&self, tenant_id: TenantId, event_id: EventId) -> Effect<()> {
+        self.0.requeue(tenant_id, event_id).await
     }
 
     async fn queue_entry(
         &self,
-        _tenant_id: TenantId,
-        _event_id: EventId,
+        tenant_id: TenantId,
+        event_id: EventId,
     ) -> Effect<Option<QueueEntry>> {
-        Effect::Err(no_queue())
+        self.0.queue_entry(tenant_id, event_id).await
     }
-}
-
-fn no_queue() -> ErrorEffect {
-    ErrorEffect::invalid(
-        "store",
-        "work queues are not in eventdag-client yet: run the work commands with --store naming the server's own store",
-    )
 }
 
 /// The registry lives with the server's store; `connect` refuses the

@@ -142,6 +142,85 @@ async fn commands_over_http_print_what_they_print_embedded() {
     let chain_http = stdout(&eventdag(remote(&["chain", &root_id]), Some(key.clone())).await);
     assert_eq!(chain_http.lines().count(), 3, "{chain_http}");
 
+    // The work queue over HTTP: a job of its own chain, so that the reads
+    // compared below do not change.
+    let job: Value = serde_json::from_str(&stdout(
+        &eventdag(
+            remote(&[
+                "append",
+                "--payload",
+                r#"{"job":1}"#,
+                "--flags",
+                "requires_ack",
+            ]),
+            Some(key.clone()),
+        )
+        .await,
+    ))
+    .unwrap();
+    let job_id = job["id"].as_str().unwrap().to_owned();
+    let claim = |consumer: &str| {
+        remote(&[
+            "work",
+            "claim",
+            "--consumer",
+            consumer,
+            "--chain",
+            &job_id,
+            "--lease-ms",
+            "60000",
+        ])
+    };
+    let claimed = stdout(&eventdag(claim("w1"), Some(key.clone())).await);
+    let claimed: Value = serde_json::from_str(claimed.trim()).unwrap();
+    assert_eq!(claimed["event"]["id"], job_id.as_str());
+    assert_eq!(claimed["attempt"], 1);
+    assert_eq!(claimed["lease"]["consumer"], "w1");
+    let token = claimed["lease"]["token"].as_str().unwrap().to_owned();
+    let second = stdout(&eventdag(claim("w2"), Some(key.clone())).await);
+    assert_eq!(second, "", "leased to w1: nothing for w2");
+    let wrong = eventdag(
+        remote(&["work", "ack", &job_id, "--token", &root_id]),
+        Some(key.clone()),
+    )
+    .await;
+    assert!(!wrong.status.success(), "another claim's token is refused");
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("lease conflict"),
+        "{wrong:?}"
+    );
+    let extended: Value = serde_json::from_str(&stdout(
+        &eventdag(
+            remote(&[
+                "work",
+                "extend",
+                &job_id,
+                "--token",
+                &token,
+                "--lease-ms",
+                "120000",
+            ]),
+            Some(key.clone()),
+        )
+        .await,
+    ))
+    .unwrap();
+    assert!(
+        extended["lease"]["deadline"].as_u64() > claimed["lease"]["deadline"].as_u64(),
+        "{extended}"
+    );
+    let shown_leased =
+        stdout(&eventdag(remote(&["work", "show", &job_id]), Some(key.clone())).await);
+    assert!(shown_leased.contains(&token), "{shown_leased}");
+    stdout(
+        &eventdag(
+            remote(&["work", "ack", &job_id, "--token", &token]),
+            Some(key.clone()),
+        )
+        .await,
+    );
+    let shown = stdout(&eventdag(remote(&["work", "show", &job_id]), Some(key.clone())).await);
+
     // Commands that need what HTTP does not serve say so.
     let refused = eventdag(remote(&["tenant", "list"]), Some(key.clone())).await;
     assert!(!refused.status.success());
@@ -181,6 +260,17 @@ async fn commands_over_http_print_what_they_print_embedded() {
         let local = stdout(&eventdag(embedded(&data, &list), None).await);
         assert_eq!(&local, http, "{read:?}");
     }
+    let shown_local = stdout(
+        &eventdag(
+            embedded(&data, &["work", "show", &job_id, "--tenant", &tenant]),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(
+        shown_local, shown,
+        "acknowledged through the queue: no queue state"
+    );
     let signals_local = stdout(&eventdag(embedded(&data, &["signal", &leaf_id]), None).await);
     assert_eq!(signals_local, signals);
     let chain_local = stdout(

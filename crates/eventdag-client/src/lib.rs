@@ -1,6 +1,7 @@
 //! The Rust client of `eventdag serve`: [`RemoteDag`] implements
 //! [`eventdag::EventDag`] and [`eventdag::DagStore`] (so also
-//! [`eventdag::EventDagExt`]) over the HTTP/JSON API, so that code
+//! [`eventdag::EventDagExt`]) and [`eventdag::WorkQueue`] over the
+//! HTTP/JSON API, so that code
 //! written against `LmdbDag` or `PgDag` runs against a server on another
 //! machine by changing the line that opens the store.
 //!
@@ -43,6 +44,7 @@ mod builder;
 mod dag;
 mod error;
 mod message;
+mod queue;
 mod remote;
 mod reply;
 mod retry;

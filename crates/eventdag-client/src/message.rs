@@ -60,6 +60,15 @@ pub(crate) fn parse(code: &str, message: &str) -> Option<ErrorEffect> {
                 message: message.to_owned(),
             })
         }
+        "lease_conflict" => {
+            let (event_id, message) = message
+                .strip_prefix("lease conflict on event ")?
+                .split_once(": ")?;
+            Some(ErrorEffect::LeaseConflict {
+                event_id: id(event_id)?,
+                message: message.to_owned(),
+            })
+        }
         "timeout" => timeout(message),
         "corruption" => {
             let rest = message.strip_prefix("stored data is corrupt")?;
@@ -207,6 +216,10 @@ mod tests {
             ErrorEffect::invalid("[3].flags", "unknown flag \"X\": accepted A, B"),
             ErrorEffect::Incomplete {
                 message: "pending on 2 event(s)".into(),
+            },
+            ErrorEffect::LeaseConflict {
+                event_id,
+                message: "leased to worker-2 until 1700000000000000 µs".into(),
             },
             ErrorEffect::unavailable("append", "connection refused: is PostgreSQL up?"),
             ErrorEffect::OutcomeUnknown {

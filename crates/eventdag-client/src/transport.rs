@@ -159,7 +159,14 @@ impl Transport {
             }
         };
         if status.is_success() {
-            return Attempt::Done(match serde_json::from_slice::<T>(&bytes) {
+            // 204 (a release, a requeue) has no body: read as `null`, so
+            // that `()` decodes.
+            let body: &[u8] = if status == StatusCode::NO_CONTENT {
+                b"null"
+            } else {
+                &bytes
+            };
+            return Attempt::Done(match serde_json::from_slice::<T>(body) {
                 Ok(value) => Effect::Ok(value),
                 Err(error) => Effect::Err(ErrorEffect::corrupt(
                     None,
@@ -211,7 +218,16 @@ fn outcome_unknown(call: &Call, error: &ErrorEffect) -> ErrorEffect {
     ErrorEffect::OutcomeUnknown {
         operation: call.subject.operation.to_owned(),
         event_id: call.subject.event_id,
-        message: if call.subject.event_id.is_nil() {
+        message: if call.subject.operation == "claim" {
+            format!(
+                "{error}; the request may have reached the server: events it leased stay leased until their lease ends, then any claim gets them again"
+            )
+        } else if matches!(call.subject.operation, "release_lease" | "requeue") {
+            format!(
+                "{error}; the request may have reached the server: read the queue state of event {} to find out",
+                call.subject.event_id
+            )
+        } else if call.subject.event_id.is_nil() {
             format!(
                 "{error}; the request may have reached the server, and without an id the event cannot be looked up: sending it again may store it twice"
             )

@@ -32,3 +32,8 @@ async fn corrupt(store: &Tenanted<LmdbDag<RawJson>>, event_id: EventId) {
 }
 
 remote_suite!(fresh, corrupt);
+
+// The work-queue cases through the client. The competing-consumers race
+// runs on common::REMOTE_RACE_EVENTS events (the store's own race, in its
+// crate, runs the full count).
+eventdag_testkit::queue_suite!(fresh, fresh, common::REMOTE_RACE_EVENTS);

@@ -21,12 +21,14 @@
 //! (`TenantStore`) has no HTTP routes either and is answered the same way.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use eventdag::backend::StoredRecord;
 use eventdag::{
-    ApiKeyRecord, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
-    EventDag, EventId, EventKind, NewEvent, SignalRecord, TenantId, TenantRecord, TenantStore,
-    UpstreamSignal, DEFAULT_TENANT,
+    AckLease, ApiKeyRecord, ChainState, ClaimRequest, Claimed, CursorEvent, DagPosition, DagStore,
+    DeadLetter, Effect, ErrorEffect, Event, EventDag, EventId, EventKind, Lease, LeaseRef,
+    NewEvent, QueueEntry, SignalRecord, TenantId, TenantRecord, TenantStore, UpstreamSignal,
+    WorkQueue, DEFAULT_TENANT,
 };
 use eventdag_client::RemoteDag;
 use eventdag_testkit::support::{TENANT_B, TENANT_C};
@@ -350,5 +352,66 @@ impl<S: TenantStore + Send + Sync + 'static> TenantStore for Tenanted<S> {
 
     async fn revoke_api_key(&self, prefix: &str) -> Effect<()> {
         self.backing.revoke_api_key(prefix).await
+    }
+}
+
+/// Every queue call names its tenant, so it goes to that tenant's client:
+/// the work queue runs through HTTP entirely.
+#[eventdag::async_trait]
+impl<S: DagStore + Send + Sync + 'static> WorkQueue for Tenanted<S>
+where
+    S::Payload: serde::Serialize,
+{
+    async fn claim(&self, request: ClaimRequest) -> Effect<Vec<Claimed<Value>>> {
+        self.client(request.tenant_id).claim(request).await
+    }
+
+    async fn extend_lease(&self, lease: LeaseRef, duration: Duration) -> Effect<Lease> {
+        self.client(lease.tenant_id)
+            .extend_lease(lease, duration)
+            .await
+    }
+
+    async fn release_lease(&self, lease: LeaseRef, delay: Duration) -> Effect<()> {
+        self.client(lease.tenant_id)
+            .release_lease(lease, delay)
+            .await
+    }
+
+    async fn acknowledge_leased(
+        &self,
+        tenant_id: TenantId,
+        event_id: EventId,
+        lease: AckLease,
+        send_upstream: bool,
+    ) -> Effect<()> {
+        self.client(tenant_id)
+            .acknowledge_leased(tenant_id, event_id, lease, send_upstream)
+            .await
+    }
+
+    async fn dead_letters(
+        &self,
+        tenant_id: TenantId,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Effect<Vec<DeadLetter<Value>>> {
+        self.client(tenant_id)
+            .dead_letters(tenant_id, after, limit)
+            .await
+    }
+
+    async fn requeue(&self, tenant_id: TenantId, event_id: EventId) -> Effect<()> {
+        self.client(tenant_id).requeue(tenant_id, event_id).await
+    }
+
+    async fn queue_entry(
+        &self,
+        tenant_id: TenantId,
+        event_id: EventId,
+    ) -> Effect<Option<QueueEntry>> {
+        self.client(tenant_id)
+            .queue_entry(tenant_id, event_id)
+            .await
     }
 }
