@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 mod append;
+mod changes;
 mod codec;
 mod commit;
 mod dag;
@@ -52,7 +53,8 @@ mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+pub use changes::{ChangePage, LoggedChange, MAX_CHANGES_PER_PAGE};
 pub use error::PgError;
 pub use notify::{AppendedEvent, PgChange, CHANNEL, MAX_NOTIFIED_EVENTS};
-pub use options::PgOptions;
+pub use options::{PgOptions, DEFAULT_CHANGE_LOG_RETENTION};
 pub use store::PgDag;

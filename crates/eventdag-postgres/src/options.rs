@@ -25,7 +25,11 @@ pub struct PgOptions {
     pub(crate) limits: AppendLimits,
     pub(crate) notify: bool,
     pub(crate) migrate: bool,
+    pub(crate) change_log_retention: Duration,
 }
+
+/// How long change-log rows are kept unless configured.
+pub const DEFAULT_CHANGE_LOG_RETENTION: Duration = Duration::from_secs(60 * 60);
 
 impl Default for PgOptions {
     fn default() -> Self {
@@ -37,6 +41,7 @@ impl Default for PgOptions {
             limits: AppendLimits::default(),
             notify: true,
             migrate: true,
+            change_log_retention: DEFAULT_CHANGE_LOG_RETENTION,
         }
     }
 }
@@ -44,7 +49,8 @@ impl Default for PgOptions {
 impl PgOptions {
     /// The defaults: 16 connections, acquire timeout 5 s, statement
     /// timeout 10 s, operation timeout 15 s, payloads up to 1 MiB,
-    /// notifications on, migrations applied on connect.
+    /// notifications on, migrations applied on connect, change-log rows
+    /// kept for an hour.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -98,6 +104,23 @@ impl PgOptions {
     pub fn notify(mut self, notify: bool) -> Self {
         self.notify = notify;
         self
+    }
+
+    /// How long rows of the durable change log (`eventdag_changes`) are
+    /// kept before they may be pruned (default 1 h, at least 1 s). A
+    /// reader that falls further behind — a cache node cut off from
+    /// PostgreSQL for longer — learns that it missed changes and
+    /// distrusts its cache (see [`crate::ChangePage::missed`]).
+    #[must_use]
+    pub fn change_log_retention(mut self, retention: Duration) -> Self {
+        self.change_log_retention = retention.max(Duration::from_secs(1));
+        self
+    }
+
+    /// The configured change-log retention.
+    #[must_use]
+    pub fn get_change_log_retention(&self) -> Duration {
+        self.change_log_retention
     }
 
     /// Whether `connect` applies the embedded migrations (default on).

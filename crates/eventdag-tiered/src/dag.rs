@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::answers::Answers;
 use crate::cache::HotCache;
 use crate::freshness::{Freshness, Mode};
-use crate::listener::{self, Listening};
+use crate::listener::{self, Following};
 use crate::{TieredError, TieredOptions};
 
 /// How long `open` waits for a cache directory held by a store of this
@@ -71,8 +71,8 @@ pub struct CacheStats {
     pub entries: u64,
     /// Bytes the budget counts (keys, values, age index).
     pub bytes: u64,
-    /// Whether cached flags are served now (a heartbeat came back within
-    /// the staleness bound).
+    /// Whether cached flags are served now (a read of the change log
+    /// proved the cache complete within the staleness bound).
     pub fresh: bool,
     /// Whether PostgreSQL is unreachable and cached reads are served as
     /// they are (degraded mode).
@@ -145,25 +145,22 @@ where
         options: TieredOptions,
     ) -> Result<Self, TieredError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| TieredError::NoRuntime)?;
-        let pg = PgDag::connect_with(postgres_url, options.pg.clone().notify(true)).await?;
+        let pg = PgDag::connect_with(postgres_url, options.pg.clone()).await?;
         let cache = Arc::new(open_cache(lmdb_path.as_ref(), &options.lmdb_effective()).await?);
         let fresh = Arc::new(Freshness::new(options.staleness_bound));
         let answers = Arc::new(Answers::new(options.staleness_bound));
-        let channel = format!("eventdag_tiered_{}", uuid::Uuid::now_v7().simple());
+        let wake = Arc::new(tokio::sync::Notify::new());
         let tasks = vec![
-            runtime.spawn(listener::listen(Listening {
+            runtime.spawn(listener::follow(Following {
                 pg: pg.clone(),
                 cache: Arc::downgrade(&cache),
                 fresh: Arc::clone(&fresh),
                 answers: Arc::downgrade(&answers),
-                channel: channel.clone(),
+                interval: options.poll_interval(),
+                wake: Arc::clone(&wake),
+                retention: options.pg.get_change_log_retention(),
             })),
-            runtime.spawn(listener::heartbeat(
-                pg.pool().clone(),
-                channel,
-                Arc::downgrade(&fresh),
-                options.heartbeat_interval(),
-            )),
+            runtime.spawn(listener::listen(pg.clone(), wake, Arc::downgrade(&cache))),
             runtime.spawn(listener::evict(
                 Arc::downgrade(&cache),
                 options.max_cache_bytes,
@@ -218,7 +215,8 @@ where
         )
     }
 
-    /// Waits until cached flags are served (the first heartbeat came back)
+    /// Waits until cached flags are served (the first reads of the change
+    /// log came back)
     /// or `timeout` passes; whether they are.
     pub async fn wait_fresh(&self, timeout: Duration) -> bool {
         let started = tokio::time::Instant::now();

@@ -1,22 +1,20 @@
 //! [`Freshness`]: whether cached flags may be served now.
 //!
-//! PostgreSQL delivers notifications of different transactions in commit
-//! order. The heartbeat task notifies this node's own channel with the
-//! time it sent; when the listener has handled that heartbeat, it has
-//! handled every change committed before it was sent. So if the last
-//! heartbeat handled was sent at `s` and a read happens at `r` with
-//! `r - s <= bound`, every change committed before `r - bound` is in the
-//! cache: cached flags lag commits by at most `bound`.
+//! The follower (`listener.rs`) reads PostgreSQL's durable change log.
+//! When it reports a tick `s` to [`Freshness::heard`], every change
+//! committed before `s` is in the cache. So if the last tick heard is `s`
+//! and a read happens at `r` with `r - s <= bound`, every change committed
+//! before `r - bound` is in the cache: cached flags lag commits by at
+//! most `bound`, whether or not any notification was sent.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-/// The listener has not connected yet.
+/// The follower has not read the log yet.
 const CONNECTING: u8 = 0;
-/// The listener is connected.
+/// The follower's last read of the log succeeded.
 const CONNECTED: u8 = 1;
-/// The listener lost its connection or cannot connect: PostgreSQL is
-/// unreachable from here.
+/// The follower's last read failed: PostgreSQL is unreachable from here.
 const DOWN: u8 = 2;
 
 /// How a read may use the cache right now.
@@ -30,13 +28,14 @@ pub(crate) enum Mode {
     Degraded,
 }
 
-/// Shared by the listener, the heartbeat task and the reads.
+/// Shared by the follower and the reads.
 #[derive(Debug)]
 pub(crate) struct Freshness {
     base: Instant,
     bound: Duration,
-    /// Send time (ns since `base`, +1 so that 0 means none) of the last
-    /// heartbeat the listener handled since it (re)connected.
+    /// The latest tick (ns since `base`, +1 so that 0 means none) before
+    /// which every committed change is in the cache, since the last
+    /// failed read.
     heard: AtomicU64,
     state: AtomicU8,
 }
@@ -51,24 +50,24 @@ impl Freshness {
         }
     }
 
-    /// Now, as a heartbeat payload.
+    /// Now, as a tick.
     pub(crate) fn now_tick(&self) -> u64 {
         u64::try_from(self.base.elapsed().as_nanos())
             .unwrap_or(u64::MAX)
             .saturating_add(1)
     }
 
-    /// The listener handled a heartbeat sent at `tick`.
+    /// Every change committed before `tick` is in the cache.
     pub(crate) fn heard(&self, tick: u64) {
         self.heard.fetch_max(tick, Ordering::SeqCst);
     }
 
-    /// The listener is connected and listening.
+    /// A read of the log succeeded.
     pub(crate) fn connected(&self) {
         self.state.store(CONNECTED, Ordering::SeqCst);
     }
 
-    /// The listener lost its connection or failed to connect.
+    /// A read of the log failed.
     pub(crate) fn down(&self) {
         self.heard.store(0, Ordering::SeqCst);
         self.state.store(DOWN, Ordering::SeqCst);
@@ -94,7 +93,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fresh_only_within_the_bound_of_a_heard_heartbeat() {
+    fn fresh_only_within_the_bound_of_a_proven_tick() {
         let fresh = Freshness::new(Duration::from_millis(50));
         assert_eq!(fresh.mode(), Mode::Stale);
         fresh.connected();

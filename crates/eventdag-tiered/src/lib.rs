@@ -14,10 +14,11 @@
 //!   the staleness bound. Kind queries, the acknowledgment queue, signals,
 //!   chain state and positions always come from PostgreSQL.
 //! - The only mutable state cached is an event's ACKNOWLEDGED and
-//!   COMPENSATED flags, kept current by PostgreSQL notifications from
-//!   every node. They are served only while a heartbeat through the same
-//!   notification connection proves that everything committed more than
-//!   [`TieredOptions::staleness_bound`] ago has been applied.
+//!   COMPENSATED flags, kept current by following PostgreSQL's durable
+//!   change log, which every node writes in the same transaction as the
+//!   change (notifications only wake the follower early). They are served
+//!   only while the follower has proven that everything committed more
+//!   than [`TieredOptions::staleness_bound`] ago has been applied.
 //! - The cache is bounded by size and age ([`TieredOptions::max_cache_bytes`],
 //!   [`TieredOptions::max_age`]); a deleted or damaged cache directory
 //!   starts empty; when PostgreSQL is unreachable cached events are still

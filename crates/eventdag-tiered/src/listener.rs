@@ -1,16 +1,19 @@
-//! The background tasks of a node: the notification listener that keeps
-//! cached flags current, the heartbeat that proves it is current (see
-//! `freshness.rs`), and the evictor. Each holds the cache weakly and ends
-//! when the store is dropped (which also aborts it).
+//! The background tasks of a node: the follower of PostgreSQL's durable
+//! change log that keeps cached flags current and proves it (see
+//! `freshness.rs`), the `LISTEN` connection that only wakes the follower
+//! early, and the evictor. Each holds the cache weakly and ends when the
+//! store is dropped (which also aborts it).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use eventdag::{DagStore, Effect, EventFlags, UpstreamSignal};
-use eventdag_postgres::{PgChange, PgDag, CHANNEL};
+use eventdag::Effect;
+use eventdag_postgres::{LoggedChange, PgDag, CHANNEL, MAX_CHANGES_PER_PAGE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
 
 use crate::answers::Answers;
 use crate::cache::HotCache;
@@ -19,139 +22,172 @@ use crate::freshness::Freshness;
 /// Pause between attempts to re-establish a lost `LISTEN` connection.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
 
-/// What the listener needs.
-pub(crate) struct Listening<P> {
+/// Reads of the log not yet proven complete that the follower remembers
+/// (a long transaction elsewhere holds the log's horizon back meanwhile);
+/// the oldest are forgotten first, which only delays freshness.
+const MAX_PENDING_READS: usize = 1_024;
+
+/// How often a node prunes the change log.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// What the follower needs.
+pub(crate) struct Following<P> {
     pub(crate) pg: PgDag<P>,
     pub(crate) cache: Weak<HotCache>,
     pub(crate) fresh: Arc<Freshness>,
     pub(crate) answers: Weak<Answers>,
-    /// This node's heartbeat channel.
-    pub(crate) channel: String,
+    /// Reads the log this often without a wake-up.
+    pub(crate) interval: Duration,
+    /// Rung by the listener when a change was announced.
+    pub(crate) wake: Arc<Notify>,
+    /// Change-log rows older than this are pruned.
+    pub(crate) retention: Duration,
 }
 
-async fn connect(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen_all([CHANNEL, channel]).await?;
-    Ok(listener)
+/// Follows the change log until the store is dropped.
+///
+/// Freshness: each read notes the tick before it was sent and the first
+/// transaction id not yet handed out then (`next_transaction`). Once a
+/// later read has everything below that id, every change committed
+/// before the tick is applied, and the tick is reported to
+/// [`Freshness::heard`]. A transaction left open elsewhere holds the
+/// proof back; cached flags then lapse to PostgreSQL reads after the
+/// bound instead of being served stale. A read that fails marks
+/// PostgreSQL down (degraded mode); the position is kept, so nothing is
+/// missed when it returns — unless the rows were pruned meanwhile, which
+/// the page reports and which distrusts every cached flag (a new epoch).
+pub(crate) async fn follow<P>(task: Following<P>)
+where
+    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let mut position: Option<u64> = None;
+    let mut pending: VecDeque<(u64, u64)> = VecDeque::new();
+    let mut pruned_at = Instant::now();
+    loop {
+        let tick = task.fresh.now_tick();
+        let start = match position {
+            Some(position) => position,
+            None => match task.pg.change_log_head().await {
+                // Start at the head: what came before is distrusted by a
+                // new epoch instead of replayed.
+                Effect::Ok(head) => {
+                    let Some(cache) = task.cache.upgrade() else {
+                        return;
+                    };
+                    cache.bump_epoch();
+                    position = Some(head);
+                    continue;
+                }
+                _ => {
+                    task.fresh.down();
+                    if !nap(&task).await {
+                        return;
+                    }
+                    continue;
+                }
+            },
+        };
+        let page = match task.pg.changes_after(start, MAX_CHANGES_PER_PAGE).await {
+            Effect::Ok(page) => page,
+            _ => {
+                task.fresh.down();
+                if !nap(&task).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let (Some(cache), Some(answers)) = (task.cache.upgrade(), task.answers.upgrade()) else {
+            return;
+        };
+        if page.missed {
+            tracing::warn!(
+                position = start,
+                pruned_below = page.pruned_below,
+                "the change log was pruned past this node's position; distrusting every cached flag"
+            );
+            cache.bump_epoch();
+        }
+        for change in &page.changes {
+            match *change {
+                LoggedChange::FlagsAdded {
+                    event_id, flags, ..
+                } => cache.set_flags(event_id, flags),
+                LoggedChange::Appended { tenant_id, .. } => answers.appended(tenant_id),
+            }
+        }
+        drop((cache, answers));
+        position = Some(page.next);
+        if pending.len() >= MAX_PENDING_READS {
+            pending.pop_front();
+        }
+        pending.push_back((page.next_transaction, tick));
+        let mut proven = None;
+        while let Some(&(next_transaction, tick)) = pending.front() {
+            if next_transaction > page.complete_below {
+                break;
+            }
+            proven = Some(tick);
+            pending.pop_front();
+        }
+        task.fresh.connected();
+        if let Some(tick) = proven {
+            task.fresh.heard(tick);
+        }
+        if pruned_at.elapsed() >= PRUNE_EVERY {
+            pruned_at = Instant::now();
+            if let Effect::Err(error) = task.pg.prune_changes(task.retention).await {
+                tracing::debug!(%error, "change log not pruned this time");
+            }
+        }
+        // A full page: read on at once.
+        if page.changes.len() < MAX_CHANGES_PER_PAGE && !nap(&task).await {
+            return;
+        }
+    }
 }
 
-/// Listens until the store is dropped, reconnecting after every loss.
-/// After each (re)connection every cached flag is distrusted (a new
-/// epoch): changes of the gap were not heard.
-pub(crate) async fn listen<P>(task: Listening<P>)
+/// Waits for the interval or a wake-up; false once the store is gone.
+async fn nap<P>(task: &Following<P>) -> bool {
+    let _ = tokio::time::timeout(task.interval, task.wake.notified()).await;
+    task.cache.strong_count() > 0
+}
+
+/// Listens for change notifications until the store is dropped,
+/// reconnecting after every loss, and wakes the follower on each. Only a
+/// wake-up: a notification that is never sent or never arrives delays the
+/// follower by at most its interval and loses nothing.
+pub(crate) async fn listen<P>(pg: PgDag<P>, wake: Arc<Notify>, cache: Weak<HotCache>)
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
     loop {
-        let mut listener = match connect(task.pg.pool(), &task.channel).await {
-            Ok(listener) => listener,
+        let mut listener = match PgListener::connect_with(pg.pool()).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => listener,
+                Err(error) => {
+                    tracing::debug!(%error, "notification listener cannot listen");
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    continue;
+                }
+            },
             Err(error) => {
                 tracing::debug!(%error, "notification listener cannot connect");
-                task.fresh.down();
                 tokio::time::sleep(RECONNECT_PAUSE).await;
                 continue;
             }
         };
-        let Some(cache) = task.cache.upgrade() else {
-            return;
-        };
-        cache.bump_epoch();
-        drop(cache);
-        task.fresh.connected();
-        // A first heartbeat right away rather than at the next tick.
-        let _ = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(&task.channel)
-            .bind(task.fresh.now_tick().to_string())
-            .execute(task.pg.pool())
-            .await;
-        loop {
-            let notification = match listener.try_recv().await {
-                Ok(Some(notification)) => notification,
-                Ok(None) | Err(_) => break,
-            };
-            if notification.channel() == task.channel {
-                if let Ok(tick) = notification.payload().parse::<u64>() {
-                    task.fresh.heard(tick);
-                }
-                continue;
-            }
-            let Ok(change) = serde_json::from_str::<PgChange>(notification.payload()) else {
-                continue;
-            };
-            let Some(cache) = task.cache.upgrade() else {
+        while let Ok(Some(_)) = listener.try_recv().await {
+            if cache.strong_count() == 0 {
                 return;
-            };
-            if let PgChange::Appended { tenant_id, .. } = &change {
-                if let Some(answers) = task.answers.upgrade() {
-                    answers.appended(*tenant_id);
-                }
             }
-            apply(&task.pg, &cache, change).await;
+            wake.notify_one();
         }
-        tracing::warn!("notification listener lost its connection; reconnecting");
-        task.fresh.down();
-    }
-}
-
-/// Applies one committed change to the cached flags (appends outdate
-/// remembered answers, in the caller). Chain state and signals are read
-/// from PostgreSQL, so their notifications need nothing here.
-async fn apply<P>(pg: &PgDag<P>, cache: &HotCache, change: PgChange)
-where
-    P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    match change {
-        PgChange::Acknowledged { event_id, .. } => {
-            cache.set_flags(event_id, EventFlags::ACKNOWLEDGED);
-        }
-        PgChange::Signalled {
-            tenant_id,
-            sequence,
-            signal,
-            ..
-        } if signal == "compensation_complete" => {
-            // The notification does not name the compensated event: read
-            // the signal. Failing that, distrust every cached flag.
-            match pg
-                .signals_after(tenant_id, sequence.saturating_sub(1), 1)
-                .await
-            {
-                Effect::Ok(records) => {
-                    for record in records {
-                        if let UpstreamSignal::CompensationComplete { event_id } = record.signal {
-                            cache.set_flags(event_id, EventFlags::COMPENSATED);
-                        }
-                    }
-                }
-                _ => cache.bump_epoch(),
-            }
-        }
-        PgChange::Resync => cache.bump_epoch(),
-        _ => {}
-    }
-}
-
-/// Sends this node's heartbeat every `interval` until the store is
-/// dropped. A heartbeat that cannot be sent is simply missed: freshness
-/// then lapses by itself.
-pub(crate) async fn heartbeat(
-    pool: PgPool,
-    channel: String,
-    fresh: Weak<Freshness>,
-    interval: Duration,
-) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let Some(tick) = fresh.upgrade().map(|fresh| fresh.now_tick()) else {
+        if cache.strong_count() == 0 {
             return;
-        };
-        let send = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(&channel)
-            .bind(tick.to_string())
-            .execute(&pool);
-        let _ = tokio::time::timeout(interval.saturating_mul(4), send).await;
+        }
+        tracing::debug!("notification listener lost its connection; reconnecting");
+        tokio::time::sleep(RECONNECT_PAUSE).await;
     }
 }
 

@@ -84,9 +84,10 @@ impl TieredOptions {
 
     /// The longest time a mutable field (ACKNOWLEDGED, COMPENSATED) served
     /// from the cache may lag a commit on any node (default
-    /// [`DEFAULT_STALENESS_BOUND`], at least 20 ms). A heartbeat goes round
-    /// the notification connection every quarter of it; while none has
-    /// come back within the bound, reads go to PostgreSQL.
+    /// [`DEFAULT_STALENESS_BOUND`], at least 20 ms). The node reads
+    /// PostgreSQL's durable change log every quarter of it (and at once
+    /// when a notification wakes it); while no read has proven the cache
+    /// complete within the bound, reads go to PostgreSQL.
     #[must_use]
     pub fn staleness_bound(mut self, bound: Duration) -> Self {
         self.staleness_bound = bound.max(Duration::from_millis(20));
@@ -123,8 +124,9 @@ impl TieredOptions {
         self.staleness_bound
     }
 
-    /// The interval between heartbeats: a quarter of the bound.
-    pub(crate) fn heartbeat_interval(&self) -> Duration {
+    /// How often the change log is read without a wake-up: a quarter of
+    /// the bound.
+    pub(crate) fn poll_interval(&self) -> Duration {
         self.staleness_bound / 4
     }
 

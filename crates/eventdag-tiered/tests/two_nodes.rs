@@ -8,6 +8,11 @@
 //! (after the commit). The largest difference is the measured staleness,
 //! asserted to be within the documented bound (`staleness_bound`, 1 s by
 //! default); B then checks the whole state against PostgreSQL.
+//!
+//! A sends no notifications at all (`PgOptions::notify(false)`), as if
+//! every one were lost — a writer killed between its commit and its
+//! NOTIFY, a listener that reconnects: B learns every change from the
+//! durable change log alone, within the same bound.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -176,7 +181,10 @@ impl Child {
 }
 
 async fn node_a() {
-    let (a, guard) = common::fresh().await;
+    let silent = eventdag_postgres::PgOptions::new()
+        .max_connections(4)
+        .notify(false);
+    let (a, guard) = common::fresh_with(common::test_options().postgres(silent)).await;
     let root = put(
         &a,
         DEFAULT_TENANT,

@@ -94,6 +94,7 @@ where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
     let mut carried: Option<Job<P>> = None;
+    let mut pruned_at = std::time::Instant::now();
     loop {
         let first = match carried.take() {
             Some(job) => job,
@@ -147,8 +148,22 @@ where
             _payload: std::marker::PhantomData,
         };
         dag.commit_group(group).await;
+        if pruned_at.elapsed() >= PRUNE_EVERY {
+            // Off the committer's path: appends do not wait for it.
+            pruned_at = std::time::Instant::now();
+            let retention = dag.inner.options.change_log_retention;
+            tokio::spawn(async move {
+                if let eventdag::Effect::Err(error) = dag.prune_changes(retention).await {
+                    tracing::debug!(%error, "change log not pruned this time");
+                }
+            });
+        }
     }
 }
+
+/// How often the committer prunes the change log (migration 0004) of
+/// rows older than `PgOptions::change_log_retention`.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl<P> PgDag<P>
 where

@@ -34,7 +34,8 @@ FROM eventdag_chains c JOIN unnest($3::uuid[], $4::uuid[]) AS y(t, c) \
   ON c.tenant_id = y.t AND c.correlation_id = y.c";
 
 /// Every row of the batch — events, id directory, edges, lane counters,
-/// log cursors — in one statement, from array parameters.
+/// log cursors, one change-log row per tenant (migration 0004) — in one
+/// statement, from array parameters.
 pub(super) const INSERT: &str = "\
 WITH ev AS ( \
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[], $6::int8[], \
@@ -60,5 +61,8 @@ WITH ev AS ( \
 ), logs AS ( \
   UPDATE eventdag_tenant_logs g SET last_event_cursor = x.last \
   FROM unnest($18::uuid[], $19::int8[]) AS x(t, last) WHERE g.tenant_id = x.t \
+), changes AS ( \
+  INSERT INTO eventdag_changes (tenant_id, change, log_cursor) \
+  SELECT t, 1, last FROM unnest($18::uuid[], $19::int8[]) AS x(t, last) \
 ) \
 SELECT 1";

@@ -42,7 +42,7 @@ pub(crate) async fn fresh_with(options: TieredOptions) -> (TieredDag<Value>, Gua
         .expect("open the tiered store");
     assert!(
         store.wait_fresh(Duration::from_secs(10)).await,
-        "the notification heartbeat never came back"
+        "the change log was never read"
     );
     (
         store,
