@@ -33,9 +33,8 @@ async fn race_store() -> (PgDag<Value>, Guard) {
     common::fresh_with(eventdag_postgres::PgOptions::new().max_connections(10)).await
 }
 
-/// 2,000 events, not 10,000: every acknowledgment is its own transaction
-/// of several round trips, and 10,000 took 26 s in a debug build on the
-/// 2-core CI machine (2,000: about 5 s). docs/queues.md has the figure.
-const PG_RACE_EVENTS: usize = 2_000;
-
-eventdag_testkit::queue_suite!(fresh_store, race_store, PG_RACE_EVENTS);
+eventdag_testkit::queue_suite!(
+    fresh_store,
+    race_store,
+    eventdag_testkit::cases::queue::RACE_EVENTS
+);
