@@ -8,7 +8,7 @@ use std::time::Duration;
 use eventdag::{EventId, EventKind, TenantId};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgListener, PgPool};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::{PgDag, PgError};
 
@@ -82,6 +82,20 @@ pub enum PgChange {
     Resync,
 }
 
+/// Sends each batch of notifications in turn until the store is dropped.
+async fn send_in_order(pool: PgPool, mut notices: mpsc::UnboundedReceiver<Vec<String>>) {
+    while let Some(changes) = notices.recv().await {
+        let sent = sqlx::query(crate::queries::ANNOUNCE)
+            .bind(CHANNEL)
+            .bind(&changes)
+            .execute(&pool)
+            .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "committed, but the change notification was not sent");
+        }
+    }
+}
+
 impl PgChange {
     /// The notification payload (JSON).
     pub(crate) fn payload(&self) -> String {
@@ -91,24 +105,25 @@ impl PgChange {
 
 impl<P> PgDag<P> {
     /// Sends `changes` (JSON payloads) after their write committed, in a
-    /// statement of their own. `NOTIFY` inside the write would hold
-    /// PostgreSQL's database-wide notification lock through the commit's
-    /// WAL flush and so serialise every writer's commit; a transaction
-    /// that only notifies writes no WAL and holds it for microseconds. A
-    /// notification lost here (connection gone right after the commit) is
-    /// a gap subscribers already handle: they read from their cursors.
-    pub(crate) async fn announce(&self, changes: &[String]) {
+    /// statement of their own, off the caller's path: one task per store
+    /// sends them in the order they were handed over, so the caller (and
+    /// the append committer, which would otherwise wait one more round
+    /// trip per group) does not wait for it. `NOTIFY` inside the write
+    /// would hold PostgreSQL's database-wide notification lock through
+    /// the commit's WAL flush and so serialise every writer's commit.
+    /// Notifications are wake-ups only: a lost one loses nothing, every
+    /// change is in the durable change log (`crate::changes`).
+    pub(crate) fn announce(&self, changes: Vec<String>) {
         if !self.inner.options.notify || changes.is_empty() {
             return;
         }
-        let sent = sqlx::query(crate::queries::ANNOUNCE)
-            .bind(CHANNEL)
-            .bind(changes)
-            .execute(&self.inner.pool)
-            .await;
-        if let Err(error) = sent {
-            tracing::warn!(%error, "committed, but the change notification was not sent");
-        }
+        let sender = self.inner.notices.get_or_init(|| {
+            let (sender, notices) = mpsc::unbounded_channel();
+            tokio::spawn(send_in_order(self.inner.pool.clone(), notices));
+            sender
+        });
+        // Fails only once the task ended, which it does when the store goes.
+        let _ = sender.send(changes);
     }
 
     /// Subscribes to committed changes of every tenant. The first call

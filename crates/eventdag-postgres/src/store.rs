@@ -40,6 +40,8 @@ pub(crate) struct Inner<P> {
     /// needs a runtime, which `from_pool` may lack). Dropping it ends the
     /// committer.
     pub(crate) appends: OnceLock<mpsc::UnboundedSender<Job<P>>>,
+    /// The notification sender's queue, started by the first write.
+    pub(crate) notices: OnceLock<mpsc::UnboundedSender<Vec<String>>>,
 }
 
 impl<P> Drop for Inner<P> {
@@ -123,6 +125,7 @@ impl<P> PgDag<P> {
                 changes,
                 listener: Mutex::new(None),
                 appends: OnceLock::new(),
+                notices: OnceLock::new(),
             }),
             _payload: PhantomData,
         }

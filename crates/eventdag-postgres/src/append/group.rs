@@ -256,7 +256,7 @@ where
                 }
             }
         }
-        let plan = planner.finish()?;
+        let mut plan = planner.finish()?;
         let Some(first) = planned.first().map(|p| p.first) else {
             // Nothing to write; dropping the transaction releases the
             // tenant locks.
@@ -267,7 +267,7 @@ where
         }
         self.commit(tx, watch, operation, first, Recovery::Append)
             .await?;
-        self.announce(&plan.notifications).await;
+        self.announce(std::mem::take(&mut plan.notifications));
         for Planned { job, .. } in planned.drain(..) {
             job.stored();
         }

@@ -1,6 +1,7 @@
 //! The statements of an append. Round trips per call, for one event or
 //! ten thousand: BEGIN, [`READ_NAMED`], [`LOCK_TENANTS`],
-//! [`READ_LANES_AND_CHAINS`], [`INSERT`], COMMIT — then NOTIFY.
+//! [`READ_LANES_AND_CHAINS`], [`INSERT`], COMMIT — then NOTIFY, sent
+//! by a task of its own off the committer's path.
 
 /// Takes the tenants' log rows (in id order, so that batches and nodes
 /// never deadlock) and answers each tenant's last event cursor.

@@ -127,7 +127,7 @@ where
                 .await?;
         }
         self.commit(tx, watch, operation, subject, recovery).await?;
-        self.announce(&notifications(&writes)).await;
+        self.announce(notifications(&writes));
         Ok(())
     }
 
