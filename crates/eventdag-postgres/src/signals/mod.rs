@@ -119,13 +119,11 @@ where
             // Dropping the transaction rolls back the sequence it took.
             return Ok(());
         }
-        self.store_signal_writes(&mut tx, &writes, operation)
+        // An acknowledgment ends the event's queue state, in the same
+        // statement as the flag.
+        let dequeued: &[EventId] = if acknowledged { &[subject] } else { &[] };
+        self.store_signal_writes(&mut tx, &writes, dequeued, operation)
             .await?;
-        if let (true, Some(tenant)) = (acknowledged, writes.tenant) {
-            // The acknowledgment ends the event's queue state.
-            self.delete_queue_rows(&mut tx, operation, tenant, &[subject])
-                .await?;
-        }
         self.commit(tx, watch, operation, subject, recovery).await?;
         self.announce(notifications(&writes));
         Ok(())
@@ -211,6 +209,7 @@ where
         &self,
         tx: &mut Transaction<'static, Postgres>,
         writes: &SignalWrites,
+        dequeued: &[EventId],
         operation: &str,
     ) -> Result<(), ErrorEffect> {
         let sql = |error: sqlx::Error| nothing_written(self.sql(operation, &error));
@@ -270,6 +269,7 @@ where
             .bind(until)
             .bind(&flag_ids)
             .bind(&flag_bits)
+            .bind(dequeued)
             .execute(&mut **tx)
             .await
             .map_err(sql)?;

@@ -41,7 +41,8 @@ LEFT JOIN eventdag_chains c ON c.tenant_id = $2 AND c.correlation_id = $4";
 
 /// Every write the flow decided, in one statement: the signal record and
 /// its deliveries (when `$2` is not null), the chain state (when `$8` is
-/// not null), the flags added and their change-log rows (migration 0004).
+/// not null), the flags added and their change-log rows (migration 0004),
+/// and the queue rows an acknowledgment ends (`$13`).
 pub(super) const STORE: &str = "\
 WITH s AS ( \
   INSERT INTO eventdag_signals (tenant_id, sequence, from_id, correlation_id, signal, ts, delivered_to) \
@@ -61,5 +62,7 @@ WITH s AS ( \
 ), g AS ( \
   INSERT INTO eventdag_changes (tenant_id, change, event_id, flags) \
   SELECT $1, 2, x.id, x.bits FROM unnest($11::uuid[], $12::int2[]) AS x(id, bits) \
+), q AS ( \
+  DELETE FROM eventdag_queue WHERE tenant_id = $1 AND event_id = ANY($13::uuid[]) \
 ) \
 SELECT 1";
