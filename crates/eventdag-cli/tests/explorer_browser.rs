@@ -26,6 +26,34 @@ impl Drop for Reaped {
     }
 }
 
+/// chromedriver in a process group of its own, with the browser it
+/// starts: dropping kills the whole group, so a failing test that never
+/// closed its session leaves no browser behind.
+struct Driver(Child);
+
+impl Driver {
+    fn spawn(port: u16) -> Self {
+        use std::os::unix::process::CommandExt;
+        Self(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
 fn eventdag(data: &Path, args: &[&str]) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_eventdag"))
         .arg("--data")
@@ -96,7 +124,7 @@ struct Browser {
     client: Client,
     port: u16,
     _server: Reaped,
-    _driver: Reaped,
+    _driver: Driver,
     _profile: tempfile::TempDir,
 }
 
@@ -118,14 +146,7 @@ impl Browser {
         );
         wait_for_port(port, "eventdag serve");
         let driver_port = free_port();
-        let driver = Reaped(
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={driver_port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let driver = Driver::spawn(driver_port);
         wait_for_port(driver_port, "chromedriver");
         let profile = tempfile::tempdir().unwrap();
         let mut capabilities = serde_json::Map::new();
@@ -134,7 +155,7 @@ impl Browser {
             json!({
                 "binary": CHROMIUM,
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-crash-reporter",
                          "--window-size=1400,900", format!("--user-data-dir={}", profile.path().display())]
             }),
         );

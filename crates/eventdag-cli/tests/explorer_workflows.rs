@@ -23,12 +23,30 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const BIG: usize = 10_000;
 
-/// Kills a child process when dropped, so a failing test leaves nothing behind.
-struct Reaped(Child);
+/// chromedriver in a process group of its own, with the browser it
+/// starts: dropping kills the whole group, so a failing test that never
+/// closed its session leaves no browser behind.
+struct Driver(Child);
 
-impl Drop for Reaped {
+impl Driver {
+    fn spawn(port: u16) -> Self {
+        use std::os::unix::process::CommandExt;
+        Self(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -298,7 +316,7 @@ fn seed(port: u16) -> Seed {
 struct Browser {
     client: Client,
     port: u16,
-    _driver: Reaped,
+    _driver: Driver,
     _profile: tempfile::TempDir,
 }
 
@@ -309,14 +327,7 @@ impl Browser {
         }
         let port = shared().port;
         let driver_port = free_port();
-        let driver = Reaped(
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={driver_port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let driver = Driver::spawn(driver_port);
         wait_for_port(driver_port, "chromedriver");
         let profile = tempfile::tempdir().unwrap();
         let mut capabilities = serde_json::Map::new();
@@ -325,7 +336,7 @@ impl Browser {
             json!({
                 "binary": CHROMIUM,
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-crash-reporter",
                          "--window-size=1400,900", format!("--user-data-dir={}", profile.path().display())]
             }),
         );
@@ -859,7 +870,9 @@ async fn queue_view_and_a_chains_signals_in_time_order() {
         .js("return document.getElementById('dead').textContent;")
         .await;
     assert!(
-        dead.as_str().unwrap().contains(&seed.dead[seed.dead.len() - 8..])
+        dead.as_str()
+            .unwrap()
+            .contains(&seed.dead[seed.dead.len() - 8..])
             && dead.as_str().unwrap().contains("flaky"),
         "{dead}"
     );
@@ -946,8 +959,12 @@ async fn a_ten_thousand_event_chain_loads_collapses_and_walks() {
         .wait("the clicked node's details", &format!("return !!document.querySelector(\"g.node.selected[data-id='{target}']\") && document.getElementById('payload') && document.getElementById('payload').textContent.includes('step 2');"))
         .await;
     let answered = clicked.elapsed();
+    let click_in_page = browser
+        .wait("the click's time", "return window.explorer.clickMs;")
+        .await;
     println!(
-        "10,000-event chain: loaded and drawn {loaded:?} after navigation (in the page, ms: {in_page}); a click answered in {answered:?}; {drawn} nodes drawn"
+        "10,000-event chain: loaded and drawn {loaded:?} after navigation (in the page, ms: {in_page}); \
+         a click answered in {answered:?} through WebDriver ({click_in_page} ms in the page, click to next frame); {drawn} nodes drawn"
     );
 
     // The wheel zooms, a drag pans.
