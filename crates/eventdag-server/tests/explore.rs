@@ -34,7 +34,18 @@ fn listed(listing: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn recent_chains_are_newest_first_with_size_depth_and_status() {
-    let store = Arc::new(MemoryDag::<RawJson>::new());
+    recent_chains_case(Arc::new(MemoryDag::<RawJson>::new())).await;
+}
+
+/// The same on LMDB, whose log cursors the window is computed from.
+#[tokio::test]
+async fn recent_chains_on_lmdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = eventdag_lmdb::LmdbDag::<RawJson>::open(dir.path()).unwrap();
+    recent_chains_case(Arc::new(store)).await;
+}
+
+async fn recent_chains_case<S: eventdag_server::ServerStore>(store: Arc<S>) {
     let keyless = Api::new(Arc::clone(&store), test_config());
     let (api, _) = tenant_api(store.as_ref(), &keyless, "acme").await;
     let (other, _) = tenant_api(store.as_ref(), &keyless, "other").await;
@@ -199,9 +210,19 @@ async fn the_window_reads_only_the_newest_events() {
 
 #[tokio::test]
 async fn the_log_end_is_found_in_a_long_log() {
-    // 3,000 events: the probe steps past 1,024 and 2,048 and the binary
-    // search lands on the last cursor exactly.
-    let store = Arc::new(MemoryDag::<RawJson>::new());
+    log_end_case(Arc::new(MemoryDag::<RawJson>::new())).await;
+}
+
+#[tokio::test]
+async fn the_log_end_is_found_in_a_long_log_on_lmdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = eventdag_lmdb::LmdbDag::<RawJson>::open(dir.path()).unwrap();
+    log_end_case(Arc::new(store)).await;
+}
+
+/// 3,000 events: the probe steps past 1,024 and 2,048 and the binary
+/// search lands on the last cursor exactly.
+async fn log_end_case<S: eventdag_server::ServerStore>(store: Arc<S>) {
     let config = eventdag_server::ServerConfig {
         chains_scan_events: 10,
         ..test_config()
