@@ -993,7 +993,16 @@ async fn a_ten_thousand_event_chain_loads_collapses_and_walks() {
         .js("return document.querySelector(\".block[data-block='range']\").dataset.count;")
         .await;
     assert_eq!(hidden, json!(((2000 - 10 + 1) * 4).to_string()));
-    browser.js("document.getElementById('fit').click();").await;
+    // Depths 0..=9, the block, then depth 2001 on: all in one screen.
+    browser
+        .js("window.explorer.camera = {x: 40, y: 40, k: 0.55}; applyCamera();")
+        .await;
+    browser
+        .wait(
+            "the block in sight",
+            "return document.querySelectorAll('g.node').length > 0;",
+        )
+        .await;
     browser.save_screenshot("large-collapsed.png").await;
     // Following a link to an event inside the collapsed range (history,
     // no reload) expands the range and centres the event.
