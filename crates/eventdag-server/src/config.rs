@@ -99,6 +99,14 @@ pub struct ServerConfig {
     /// own pages) may send requests with an `Origin` header. Default none:
     /// CORS off, cross-site requests refused.
     pub cors_origins: Vec<String>,
+    /// How many of the tenant's newest events `GET /v1/chains` reads to
+    /// find the recent chains (the explorer's landing view). Default
+    /// 10,000: about 20 ms on LMDB; chains whose events all lie further
+    /// back are not listed.
+    pub chains_scan_events: usize,
+    /// How many chains `GET /v1/chains` answers when the request gives no
+    /// `limit` (capped at `max_limit`). Default 20.
+    pub chains_default_limit: usize,
     /// Serve HTTPS with this certificate and key. Default none (plain
     /// HTTP; with keys on a non-loopback address the server warns loudly
     /// at start, since keys would cross the network in clear).
@@ -126,6 +134,8 @@ impl Default for ServerConfig {
             max_backpressure: Duration::from_secs(24 * 3600),
             allowed_hosts: Vec::new(),
             cors_origins: Vec::new(),
+            chains_scan_events: 10_000,
+            chains_default_limit: 20,
             tls: None,
         }
     }
@@ -160,6 +170,12 @@ impl ServerConfig {
             return fail(
                 "default_limit",
                 "default_limit and max_limit must be at least 1".into(),
+            );
+        }
+        if self.chains_scan_events == 0 || self.chains_default_limit == 0 {
+            return fail(
+                "chains_scan_events",
+                "chains_scan_events and chains_default_limit must be at least 1".into(),
             );
         }
         if self.stream_batch == 0 {

@@ -9,7 +9,7 @@ use crate::api_schemas::{
     ErrorDetailDoc, ErrorDoc, EventDoc, PositionDoc, SignalDoc, SignalRecordDoc, SignalSentDoc,
 };
 use crate::openapi_rules::LayerResponses;
-use crate::routes::{acks, events, queue, signals, streams, system, walks};
+use crate::routes::{acks, chains, events, pending, queue, signals, streams, system, walks};
 use crate::wire::{NewEventBody, PositionBody};
 
 #[derive(OpenApi)]
@@ -27,6 +27,7 @@ use crate::wire::{NewEventBody, PositionBody};
         walks::descendants,
         walks::chain,
         walks::verify,
+        chains::recent,
         acks::ack,
         acks::unacknowledged,
         acks::next_position,
@@ -35,6 +36,7 @@ use crate::wire::{NewEventBody, PositionBody};
         queue::release_lease,
         queue::acknowledge_lease,
         queue::queue_entry,
+        pending::pending,
         queue::list_dead_letters,
         queue::requeue_dead_letter,
         signals::send,
@@ -63,7 +65,12 @@ use crate::wire::{NewEventBody, PositionBody};
         queue::LeaseDoc,
         queue::ClaimedDoc,
         queue::QueueEntryDoc,
-        queue::DeadLetterDoc
+        queue::DeadLetterDoc,
+        chains::ChainStatus,
+        chains::EventRefDoc,
+        chains::ChainSummaryDoc,
+        chains::ChainListDoc,
+        pending::PendingDoc
     )),
     modifiers(&LayerResponses)
 )]

@@ -14,7 +14,7 @@ use crate::auth::authenticate;
 use crate::browser;
 use crate::openapi;
 use crate::routes::streams;
-use crate::routes::{acks, events, queue, signals, system, walks};
+use crate::routes::{acks, chains, events, pending, queue, signals, system, walks};
 use crate::{metrics, ApiError, AppState, ServerStore};
 
 /// The router over `state`. Every `/v1` route needs an API key (unless the
@@ -40,6 +40,7 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
             "/v1/correlations/{correlation_id}/events",
             get(walks::chain::<S>),
         )
+        .route("/v1/chains", get(chains::recent::<S>))
         .route("/v1/unacknowledged", get(acks::unacknowledged::<S>))
         .route("/v1/next-position", get(acks::next_position::<S>))
         .route("/v1/queue/claims", post(queue::claim_work::<S>))
@@ -56,6 +57,7 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
             post(queue::acknowledge_lease::<S>),
         )
         .route("/v1/queue/events/{id}", get(queue::queue_entry::<S>))
+        .route("/v1/queue/pending", get(pending::pending::<S>))
         .route("/v1/queue/dead-letters", get(queue::list_dead_letters::<S>))
         .route(
             "/v1/queue/dead-letters/{id}/requeue",

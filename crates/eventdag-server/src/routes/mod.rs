@@ -1,7 +1,9 @@
 //! The handlers of every route, grouped by what they touch.
 
 pub(crate) mod acks;
+pub(crate) mod chains;
 pub(crate) mod events;
+pub(crate) mod pending;
 pub(crate) mod queue;
 pub(crate) mod signals;
 pub(crate) mod streams;

@@ -173,6 +173,9 @@ async fn attack(me: &Graph, other: &Graph) -> (usize, Vec<String>) {
         format!("/v1/correlations/{}/events", other.root),
         format!("/v1/events?kind={}", other.kind),
         "/v1/unacknowledged".to_owned(),
+        "/v1/queue/pending".to_owned(),
+        "/v1/chains".to_owned(),
+        format!("/v1/chains?kind={}", other.kind),
         format!("/v1/events/{}/ancestors", me.child),
         format!("/v1/events/{}/signals", me.child),
     ];
