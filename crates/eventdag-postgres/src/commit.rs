@@ -72,6 +72,10 @@ pub(crate) struct CommitWatch {
 struct WatchState {
     in_flight: Option<(EventId, Recovery)>,
     cancelled: bool,
+    /// Why the outcome became unknown ("the COMMIT failed (…)"), so that
+    /// the group committer can tell each append of a group in its own
+    /// words without taking the message apart.
+    unknown_cause: Option<String>,
 }
 
 impl CommitWatch {
@@ -95,6 +99,16 @@ impl CommitWatch {
             }
             !state.cancelled
         })
+    }
+
+    /// Notes why the outcome is unknown.
+    fn note_unknown(&self, cause: &str) {
+        self.with(|state| state.unknown_cause = Some(cause.to_owned()));
+    }
+
+    /// Why the outcome became unknown, if it did.
+    pub(crate) fn unknown_cause(&self) -> Option<String> {
+        self.with(|state| state.unknown_cause.clone())
     }
 
     /// For a caller that gives up: the write in flight, or `None` after
@@ -125,6 +139,7 @@ impl<P> PgDag<P> {
         watch.set(None);
         result.map_err(|error| {
             let what = format!("the COMMIT failed ({error})");
+            watch.note_unknown(&what);
             recovery.unknown(operation, event_id, &what)
         })
     }
@@ -142,6 +157,7 @@ impl<P> PgDag<P> {
             Err(ErrorEffect::Timeout { after_ms, .. }) => match watch.cancel_unless_in_flight() {
                 Some((event_id, recovery)) => {
                     let what = format!("the operation timeout of {after_ms} ms passed");
+                    watch.note_unknown(&what);
                     Err(recovery.unknown(operation, event_id, &what))
                 }
                 None => Err(ErrorEffect::Timeout {

@@ -192,8 +192,11 @@ where
             for Planned { job, first } in planned.drain(..) {
                 let error = match &error {
                     // Each append names its own event.
-                    ErrorEffect::OutcomeUnknown { message, .. } => {
-                        Recovery::Append.unknown(job.operation, first, &reason(message))
+                    ErrorEffect::OutcomeUnknown { .. } => {
+                        let cause = watch
+                            .unknown_cause()
+                            .unwrap_or_else(|| "the COMMIT's answer was lost".to_owned());
+                        Recovery::Append.unknown(job.operation, first, &cause)
                     }
                     other => other.clone(),
                 };
@@ -279,14 +282,4 @@ where
 fn unplanned<P>(job: Job<P>) -> Planned<P> {
     let first = job.ids().next().unwrap_or_default();
     Planned { job, first }
-}
-
-/// The cause inside an unknown-outcome message ("the COMMIT failed (…)"),
-/// for the message naming another event.
-fn reason(message: &str) -> String {
-    message
-        .split(" while PostgreSQL committed")
-        .next()
-        .unwrap_or(message)
-        .to_owned()
 }
