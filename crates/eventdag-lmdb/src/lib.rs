@@ -41,6 +41,7 @@ mod file_check;
 mod keys;
 mod layout;
 mod options;
+mod puts;
 mod queue;
 mod raw;
 mod read;

@@ -26,11 +26,12 @@ use tokio::sync::oneshot;
 use crate::env::resize_exclusive;
 use crate::error::storage_error;
 use crate::fail::Fail;
+use crate::puts::Puts;
 use crate::queue::{self, QueueAnswer, QueueOp};
 use crate::schema::Dbs;
 use crate::shared::Shared;
 use crate::tenant_writes;
-use crate::write_event::{self, LmdbTxn};
+use crate::write_event::{self, AppendLmdbTxn, LmdbTxn};
 
 /// What a queued write came to, once it ran.
 struct Outcome<T>(Option<Effect<T>>);
@@ -110,9 +111,13 @@ impl<P> AppendJob<P> {
     }
 
     fn run(&mut self, txn: &mut RwTxn, dbs: &Dbs, now: u64) -> Result<bool, heed::Error> {
-        let mut lmdb = LmdbTxn { txn, dbs };
+        let mut lmdb = AppendLmdbTxn {
+            txn,
+            dbs,
+            puts: Puts::default(),
+        };
         let result = match append_all(&mut lmdb, &mut self.batch, now) {
-            Ok(Admission::Admitted) => Ok(()),
+            Ok(Admission::Admitted) => lmdb.write(),
             Ok(Admission::Held(held)) => Err(Fail::Held(held)),
             Err(fail) => Err(fail),
         };
