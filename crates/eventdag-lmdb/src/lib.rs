@@ -45,6 +45,7 @@ mod puts;
 mod queue;
 mod raw;
 mod read;
+mod read_txns;
 mod record;
 mod schema;
 mod shared;

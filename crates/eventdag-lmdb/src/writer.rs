@@ -315,6 +315,9 @@ fn writer_loop<P>(shared: &Shared, receiver: &mpsc::Receiver<Command<P>>) {
             }
         }
         run_group(shared, &mut group);
+        // Kept read transactions predate this commit: ending them now
+        // lets the next commits reuse the pages this one freed.
+        shared.read_txns.clear();
         for command in group {
             command.finish();
         }
@@ -357,8 +360,10 @@ fn grow(shared: &Shared) -> bool {
     if target <= current {
         return false;
     }
-    // No write transaction is open (the group's was aborted) and the
-    // exclusive gate waits for every read transaction to end.
+    // No write transaction is open (the group's was aborted), the
+    // exclusive gate waits for every read to end, and with it held the
+    // kept read transactions are ended: none is active.
     let _gate = shared.gate.write();
+    shared.read_txns.clear();
     resize_exclusive(&shared.env, target).is_ok() && shared.env.info().map_size > current
 }
