@@ -3,8 +3,14 @@
 //! parents table with the same indexes, ancestors by recursive CTE).
 //!
 //! `cargo bench -p eventdag-lmdb --bench lmdb_vs_sqlite`; before criterion's
-//! groups it prints durable single-append latency percentiles and the
-//! effect of group commit under concurrent appends.
+//! groups it prints durable single-append latency percentiles (and those of
+//! the less durable sync modes) and the effect of group commit under
+//! concurrent appends.
+//!
+//! Payload types: the `lmdb` / `sqlite` rows decode every payload into a
+//! `serde_json::Value` on both sides; the `lmdb_raw` / `sqlite_raw` rows
+//! return it as `eventdag::RawJson` (its JSON text, checked but not built
+//! into a tree) on both sides — what the server and the CLI use.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,10 +24,13 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use eventdag::EventDagExt;
 use eventdag::{
-    DagPosition, Event, EventDag, EventFlags, EventHeader, EventId, EventKind, DEFAULT_TENANT,
+    DagPosition, Event, EventDag, EventFlags, EventHeader, EventId, EventKind, RawJson,
+    DEFAULT_TENANT,
 };
-use eventdag_lmdb::{LmdbDag, LmdbOptions};
+use eventdag_lmdb::{LmdbDag, LmdbOptions, SyncMode};
 use rusqlite::{params, Connection};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
@@ -34,7 +43,7 @@ fn payload(n: u64) -> Value {
     json!({"n": n, "pad": "x".repeat(256 - head)})
 }
 
-fn event(parent: Option<EventId>, position: DagPosition, n: u64) -> Event<Value> {
+fn event<P: From<Value>>(parent: Option<EventId>, position: DagPosition, n: u64) -> Event<P> {
     let header = EventHeader::new(
         eventdag::new_event_id(),
         EventId::nil(),
@@ -44,7 +53,7 @@ fn event(parent: Option<EventId>, position: DagPosition, n: u64) -> Event<Value>
         EventKind::DATA,
         EventFlags::empty(),
     );
-    Event::new(header, payload(n)).with_parents(parent.into_iter().collect())
+    Event::new(header, P::from(payload(n))).with_parents(parent.into_iter().collect())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -54,13 +63,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-struct Lmdb {
-    store: LmdbDag<Value>,
+struct Lmdb<P = Value> {
+    store: LmdbDag<P>,
     next_sequence: u32,
     _dir: TempDir,
 }
 
-impl Lmdb {
+impl<P> Lmdb<P>
+where
+    P: Serialize + DeserializeOwned + From<Value> + Clone + Send + Sync + 'static,
+{
     fn open(options: LmdbOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         Self {
@@ -72,7 +84,7 @@ impl Lmdb {
 
     /// A line of `length` events on lane 0; returns their ids.
     fn line(&mut self, rt: &tokio::runtime::Runtime, length: usize) -> Vec<EventId> {
-        let mut events: Vec<Event<Value>> = Vec::with_capacity(length);
+        let mut events: Vec<Event<P>> = Vec::with_capacity(length);
         for depth in 0..length {
             let parent = events.last().map(Event::id);
             let position = DagPosition::new(u32::try_from(depth).unwrap(), 0, self.next_sequence);
@@ -82,7 +94,7 @@ impl Lmdb {
         rt.block_on(self.store.append_batch(events)).ok().unwrap()
     }
 
-    fn roots(&mut self, count: usize) -> Vec<Event<Value>> {
+    fn roots(&mut self, count: usize) -> Vec<Event<P>> {
         (0..count)
             .map(|n| {
                 let position = DagPosition::new(0, 0, self.next_sequence);
@@ -193,7 +205,7 @@ impl Sqlite {
             .collect()
     }
 
-    fn read(&self, id: &EventId) -> (u32, Value) {
+    fn read<P: DeserializeOwned>(&self, id: &EventId) -> (u32, P) {
         let mut statement = self
             .conn
             .prepare_cached(
@@ -209,7 +221,7 @@ impl Sqlite {
             .unwrap()
     }
 
-    fn ancestors(&self, from: &EventId, limit: usize) -> Vec<(EventId, Value)> {
+    fn ancestors<P: DeserializeOwned>(&self, from: &EventId, limit: usize) -> Vec<(EventId, P)> {
         let mut statement = self
             .conn
             .prepare_cached(
@@ -252,7 +264,7 @@ fn latencies(mut samples: Vec<Duration>) -> String {
 /// Durable single appends, one at a time: latency percentiles.
 fn single_append_latency(rt: &tokio::runtime::Runtime) {
     const N: usize = 300;
-    let mut lmdb = Lmdb::open(LmdbOptions::default());
+    let mut lmdb: Lmdb = Lmdb::open(LmdbOptions::default());
     let mut samples = Vec::with_capacity(N);
     for event in lmdb.roots(N) {
         let started = Instant::now();
@@ -260,6 +272,19 @@ fn single_append_latency(rt: &tokio::runtime::Runtime) {
         samples.push(started.elapsed());
     }
     println!("single durable append  lmdb    {}", latencies(samples));
+    for (name, mode) in [
+        ("lmdb NoMetaSync", SyncMode::NoMetaSync),
+        ("lmdb NoSync", SyncMode::NoSync),
+    ] {
+        let mut lmdb: Lmdb = Lmdb::open(LmdbOptions::default().sync_mode(mode));
+        let mut samples = Vec::with_capacity(N);
+        for event in lmdb.roots(N) {
+            let started = Instant::now();
+            rt.block_on(lmdb.store.append(event)).ok().unwrap();
+            samples.push(started.elapsed());
+        }
+        println!("single append  {name:<16} {}", latencies(samples));
+    }
     let mut sqlite = Sqlite::open();
     let mut samples = Vec::with_capacity(N);
     for event in sqlite.roots(N) {
@@ -280,7 +305,7 @@ fn group_commit_effect() {
             .enable_all()
             .build()
             .unwrap();
-        let lmdb = Lmdb::open(LmdbOptions::default().group_commit(group));
+        let lmdb: Lmdb = Lmdb::open(LmdbOptions::default().group_commit(group));
         let started = Instant::now();
         rt.block_on(async {
             let tasks: Vec<_> = (0..TASKS as u32)
@@ -288,7 +313,7 @@ fn group_commit_effect() {
                     let store = lmdb.store.clone();
                     tokio::spawn(async move {
                         for sequence in 0..EACH as u32 {
-                            let e = event(None, DagPosition::new(0, lane, sequence), 0)
+                            let e = event::<Value>(None, DagPosition::new(0, lane, sequence), 0)
                                 .with_tenant(DEFAULT_TENANT);
                             store.append(e).await.ok().unwrap();
                         }
@@ -308,10 +333,14 @@ fn group_commit_effect() {
 }
 
 fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
-    let mut lmdb = Lmdb::open(LmdbOptions::default());
+    let mut lmdb: Lmdb = Lmdb::open(LmdbOptions::default());
     let mut sqlite = Sqlite::open();
     let lmdb_line = lmdb.line(rt, DEPTH + 1);
     let sqlite_line = sqlite.line(DEPTH + 1);
+    // The same line in a store of `RawJson` payloads (one store has one
+    // payload type); SQLite's rows are payload-agnostic text.
+    let mut lmdb_raw: Lmdb<RawJson> = Lmdb::open(LmdbOptions::default());
+    let raw_line = lmdb_raw.line(rt, DEPTH + 1);
 
     let mut group = c.benchmark_group("read_by_id_hot");
     group.throughput(Throughput::Elements(1));
@@ -330,8 +359,21 @@ fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             })
         })
     });
+    let id = raw_line[DEPTH / 2];
+    group.bench_function("lmdb_raw", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    std::hint::black_box(lmdb_raw.store.read(id).await.ok().unwrap());
+                }
+                started.elapsed()
+            })
+        })
+    });
     let id = sqlite_line[DEPTH / 2];
-    group.bench_function("sqlite", |b| b.iter(|| sqlite.read(&id)));
+    group.bench_function("sqlite", |b| b.iter(|| sqlite.read::<Value>(&id)));
+    group.bench_function("sqlite_raw", |b| b.iter(|| sqlite.read::<RawJson>(&id)));
     group.finish();
 
     let mut group = c.benchmark_group("ancestors_depth_1000");
@@ -346,9 +388,22 @@ fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             assert_eq!(events.len(), DEPTH);
         });
     });
+    let tip = raw_line[DEPTH];
+    group.bench_function("lmdb_raw", |b| {
+        b.iter(|| {
+            let events = rt
+                .block_on(lmdb_raw.store.walk_ancestors(tip, DEPTH))
+                .ok()
+                .unwrap();
+            assert_eq!(events.len(), DEPTH);
+        });
+    });
     let tip = sqlite_line[DEPTH];
     group.bench_function("sqlite", |b| {
-        b.iter(|| assert_eq!(sqlite.ancestors(&tip, DEPTH).len(), DEPTH));
+        b.iter(|| assert_eq!(sqlite.ancestors::<Value>(&tip, DEPTH).len(), DEPTH));
+    });
+    group.bench_function("sqlite_raw", |b| {
+        b.iter(|| assert_eq!(sqlite.ancestors::<RawJson>(&tip, DEPTH).len(), DEPTH));
     });
     group.finish();
 
@@ -361,8 +416,10 @@ fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             for _ in 0..iters {
                 let batch = lmdb.roots(BATCH);
                 let started = Instant::now();
-                rt.block_on(lmdb.store.append_batch(batch)).ok().unwrap();
+                let stored = rt.block_on(lmdb.store.append_batch(batch)).ok().unwrap();
                 total += started.elapsed();
+                // Dropped untimed, as SQLite's side drops its batch.
+                drop(stored);
             }
             total
         });
@@ -410,8 +467,13 @@ fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
 
 fn main() {
     let rt = runtime();
-    single_append_latency(&rt);
-    group_commit_effect();
+    // A named benchmark (a filter argument, as for profiling one row)
+    // skips the printed latency and group-commit runs.
+    let filtered = std::env::args().skip(1).any(|arg| !arg.starts_with('-'));
+    if !filtered {
+        single_append_latency(&rt);
+        group_commit_effect();
+    }
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))

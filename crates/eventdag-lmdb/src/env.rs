@@ -134,6 +134,13 @@ pub(crate) fn open_env(
         unsafe {
             builder.flags(EnvFlags::NO_SYNC);
         }
+    } else if options.sync_mode == SyncMode::NoMetaSync {
+        // SAFETY: NO_META_SYNC only skips the flush of the meta page at
+        // commit; it changes what survives an OS crash, never the validity
+        // of the mapped memory.
+        unsafe {
+            builder.flags(EnvFlags::NO_META_SYNC);
+        }
     }
     // SAFETY: the memory map is sound as long as nothing but LMDB modifies
     // the data file while it is mapped. A writable store holds an

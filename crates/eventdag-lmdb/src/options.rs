@@ -21,6 +21,14 @@ pub enum SyncMode {
     /// backup, after an OS crash or power loss. Several times faster for
     /// single appends. Off unless chosen.
     NoSync,
+    /// Commits flush the data pages but not the meta page that makes them
+    /// current (`MDB_NOMETASYNC`): one `fdatasync` per commit instead of
+    /// two. An acknowledged write survives `kill -9`; after an OS crash or
+    /// power loss the store opens intact (LMDB keeps the previous meta
+    /// page valid) but may have lost the last commit, which the next
+    /// commit's flush would have made durable. Off unless chosen; see
+    /// docs/storage-lmdb.md for the measured difference.
+    NoMetaSync,
 }
 
 /// Default initial map size: 1 GiB. The data file only takes the space

@@ -8,7 +8,8 @@ use eventdag::{ChainState, EventFlags, EventId, TenantId};
 use heed::RwTxn;
 
 use crate::fail::Fail;
-use crate::keys::{self, COMMIT_COUNTER};
+use crate::keys;
+use crate::puts::Puts;
 use crate::read;
 use crate::record;
 use crate::schema::Dbs;
@@ -24,7 +25,23 @@ pub(crate) struct LmdbTxn<'t, 'p> {
     pub(crate) dbs: &'t Dbs,
 }
 
-impl<P> AppendTxn<P> for LmdbTxn<'_, '_> {
+/// The append flow's transaction: lookups read what was committed before
+/// the batch; inserts are gathered and written, in key order, once the
+/// flow admitted the whole batch ([`AppendLmdbTxn::write`]).
+pub(crate) struct AppendLmdbTxn<'t, 'p> {
+    pub(crate) txn: &'t mut RwTxn<'p>,
+    pub(crate) dbs: &'t Dbs,
+    pub(crate) puts: Puts,
+}
+
+impl AppendLmdbTxn<'_, '_> {
+    /// Writes every event the flow inserted, with its index entries.
+    pub(crate) fn write(self) -> Result<(), Fail> {
+        self.puts.write(self.txn, self.dbs)
+    }
+}
+
+impl<P> AppendTxn<P> for AppendLmdbTxn<'_, '_> {
     type Error = Fail;
 
     fn stored(&mut self, id: EventId) -> Result<Option<StoredRecord>, Fail> {
@@ -49,56 +66,9 @@ impl<P> AppendTxn<P> for LmdbTxn<'_, '_> {
     }
 
     fn insert(&mut self, prepared: &Prepared<P>) -> Result<(), Fail> {
-        insert(self.txn, self.dbs, prepared)
+        self.puts.insert(prepared);
+        Ok(())
     }
-}
-
-/// Writes a validated, sealed event and its index entries.
-fn insert<P>(txn: &mut RwTxn, dbs: &Dbs, prepared: &Prepared<P>) -> Result<(), Fail> {
-    let event = &prepared.event;
-    let header = &event.header;
-    let (id, tenant, position) = (header.event_id, event.tenant_id, header.position);
-    // The flow refused the event if its lane had no sequence left.
-    let next = position.sequence.saturating_add(1);
-    let value = record::encode(
-        header,
-        &tenant,
-        &event.hash,
-        &event.parents,
-        &prepared.payload_bytes,
-    );
-    dbs.events.put(txn, id.as_bytes(), &value)?;
-    let position_bytes = keys::KeyBuf::new().position(position).done();
-    for parent in &event.parents {
-        dbs.children
-            .put(txn, &keys::child(parent, &id), &position_bytes)?;
-    }
-    dbs.lanes.put(
-        txn,
-        &keys::lane(&tenant, position.lane),
-        &next.to_be_bytes(),
-    )?;
-    let correlation = keys::correlation(&tenant, &header.correlation_id, position, &id);
-    dbs.correlation.put(txn, &correlation, &[])?;
-    let by_kind = keys::by_kind(header.event_kind, position, &tenant, &id);
-    dbs.by_kind.put(txn, &by_kind, &[])?;
-    let tenant_kind = keys::tenant_kind(&tenant, header.event_kind, position, &id);
-    dbs.tenant_kind.put(txn, &tenant_kind, &[])?;
-    if needs_ack(header.flags) {
-        dbs.unacked
-            .put(txn, &keys::unacked(header.timestamp, &id), &[])?;
-        let key = keys::tenant_unacked(&tenant, header.timestamp, &id);
-        dbs.tenant_unacked.put(txn, &key, &[])?;
-    }
-    let cursor = read::counter(txn, dbs, COMMIT_COUNTER, &tenant)? + 1;
-    dbs.counters.put(
-        txn,
-        &keys::counter(COMMIT_COUNTER, &tenant),
-        &cursor.to_be_bytes(),
-    )?;
-    dbs.commit_log
-        .put(txn, &keys::tenant_seq(&tenant, cursor), id.as_bytes())?;
-    Ok(())
 }
 
 /// Sets `flag` on a stored event in place; returns whether it was newly

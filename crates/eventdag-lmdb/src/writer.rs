@@ -26,11 +26,12 @@ use tokio::sync::oneshot;
 use crate::env::resize_exclusive;
 use crate::error::storage_error;
 use crate::fail::Fail;
+use crate::puts::Puts;
 use crate::queue::{self, QueueAnswer, QueueOp};
 use crate::schema::Dbs;
 use crate::shared::Shared;
 use crate::tenant_writes;
-use crate::write_event::{self, LmdbTxn};
+use crate::write_event::{self, AppendLmdbTxn, LmdbTxn};
 
 /// What a queued write came to, once it ran.
 struct Outcome<T>(Option<Effect<T>>);
@@ -110,9 +111,13 @@ impl<P> AppendJob<P> {
     }
 
     fn run(&mut self, txn: &mut RwTxn, dbs: &Dbs, now: u64) -> Result<bool, heed::Error> {
-        let mut lmdb = LmdbTxn { txn, dbs };
+        let mut lmdb = AppendLmdbTxn {
+            txn,
+            dbs,
+            puts: Puts::default(),
+        };
         let result = match append_all(&mut lmdb, &mut self.batch, now) {
-            Ok(Admission::Admitted) => Ok(()),
+            Ok(Admission::Admitted) => lmdb.write(),
             Ok(Admission::Held(held)) => Err(Fail::Held(held)),
             Err(fail) => Err(fail),
         };
@@ -310,6 +315,9 @@ fn writer_loop<P>(shared: &Shared, receiver: &mpsc::Receiver<Command<P>>) {
             }
         }
         run_group(shared, &mut group);
+        // Kept read transactions predate this commit: ending them now
+        // lets the next commits reuse the pages this one freed.
+        shared.read_txns.clear();
         for command in group {
             command.finish();
         }
@@ -352,8 +360,10 @@ fn grow(shared: &Shared) -> bool {
     if target <= current {
         return false;
     }
-    // No write transaction is open (the group's was aborted) and the
-    // exclusive gate waits for every read transaction to end.
+    // No write transaction is open (the group's was aborted), the
+    // exclusive gate waits for every read to end, and with it held the
+    // kept read transactions are ended: none is active.
     let _gate = shared.gate.write();
+    shared.read_txns.clear();
     resize_exclusive(&shared.env, target).is_ok() && shared.env.info().map_size > current
 }

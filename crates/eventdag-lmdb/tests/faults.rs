@@ -55,6 +55,11 @@ async fn map_grows_by_itself_when_full() {
             .map(|n| NewEvent::new(payload(round * 100 + n, 1000)))
             .collect();
         ids.extend(store.append_new_batch(drafts).await.ok().unwrap());
+        // A read between the batches leaves a read transaction kept for
+        // reuse: growing the map must end it first, and the next read
+        // must see the batch written after it.
+        let last = ids.last().unwrap().id();
+        assert_eq!(store.read(last).await.ok().unwrap().id(), last);
     }
     assert!(store.map_size() > initial, "the map grew from {initial}");
     for id in &ids {
