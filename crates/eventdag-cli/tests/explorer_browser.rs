@@ -5,16 +5,16 @@
 //! other views and a 10,000-event chain are in `explorer_workflows.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use browser::{free_port, wait_for_port, Driver, CHROMEDRIVER, CHROMIUM};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// Kills a child process when dropped, so a failing test leaves nothing behind.
 struct Reaped(Child);
@@ -22,34 +22,6 @@ struct Reaped(Child);
 impl Drop for Reaped {
     fn drop(&mut self) {
         let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// chromedriver in a process group of its own, with the browser it
-/// starts: dropping kills the whole group, so a failing test that never
-/// closed its session leaves no browser behind.
-struct Driver(Child);
-
-impl Driver {
-    fn spawn(port: u16) -> Self {
-        use std::os::unix::process::CommandExt;
-        Self(
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .process_group(0)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -72,25 +44,6 @@ fn eventdag(data: &Path, args: &[&str]) -> Value {
 
 fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not listen on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 async fn wait_until<F, Fut>(what: &str, mut check: F)

@@ -10,65 +10,19 @@
 //! seeded ones stay as seeded.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
+
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use browser::{free_port, wait_for_port, Driver, CHROMEDRIVER, CHROMIUM};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const BIG: usize = 10_000;
-
-/// chromedriver in a process group of its own, with the browser it
-/// starts: dropping kills the whole group, so a failing test that never
-/// closed its session leaves no browser behind.
-struct Driver(Child);
-
-impl Driver {
-    fn spawn(port: u16) -> Self {
-        use std::os::unix::process::CommandExt;
-        Self(
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .process_group(0)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not listen on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// One HTTP/1.1 request to the shared server; the status and JSON body.
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
