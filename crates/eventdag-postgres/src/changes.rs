@@ -164,9 +164,11 @@ impl<P> PgDag<P>
 where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// Reads the change log from `position` (0: from the oldest row
-    /// kept), at most `limit` rows (capped at [`MAX_CHANGES_PER_PAGE`]).
-    /// One statement.
+    /// Reads the change log from `position`, at most `limit` rows
+    /// (capped at [`MAX_CHANGES_PER_PAGE`]). One statement. Start from
+    /// [`PgDag::change_log_head`]; a position below the prune horizon
+    /// (0, say, once anything was pruned) reads from the oldest row kept
+    /// and reports [`ChangePage::missed`].
     pub async fn changes_after(&self, position: u64, limit: usize) -> Effect<ChangePage> {
         let read = async {
             let limit = limit.clamp(1, MAX_CHANGES_PER_PAGE);
