@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use browser::{free_port, wait_for_port, Driver, CHROMEDRIVER, CHROMIUM};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 /// Kills a child process when dropped, so a failing test leaves nothing behind.
@@ -98,25 +98,7 @@ impl Browser {
                 .unwrap(),
         );
         wait_for_port(port, "eventdag serve");
-        let driver_port = free_port();
-        let driver = Driver::spawn(driver_port);
-        wait_for_port(driver_port, "chromedriver");
-        let profile = tempfile::tempdir().unwrap();
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-crash-reporter",
-                         "--window-size=1400,900", format!("--user-data-dir={}", profile.path().display())]
-            }),
-        );
-        let client = ClientBuilder::native()
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-            .expect("connect to chromedriver");
+        let (client, driver, profile) = browser::headless().await;
         Self {
             client,
             port,

@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use browser::{free_port, wait_for_port, Driver, CHROMEDRIVER, CHROMIUM};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 const BIG: usize = 10_000;
@@ -280,25 +280,7 @@ impl Browser {
             assert!(Path::new(binary).exists(), "{binary} is missing: run `bash scripts/test.sh` (it installs Debian's chromium and chromium-driver)");
         }
         let port = shared().port;
-        let driver_port = free_port();
-        let driver = Driver::spawn(driver_port);
-        wait_for_port(driver_port, "chromedriver");
-        let profile = tempfile::tempdir().unwrap();
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-crash-reporter",
-                         "--window-size=1400,900", format!("--user-data-dir={}", profile.path().display())]
-            }),
-        );
-        let client = ClientBuilder::native()
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{driver_port}"))
-            .await
-            .expect("connect to chromedriver");
+        let (client, driver, profile) = browser::headless().await;
         Self {
             client,
             port,

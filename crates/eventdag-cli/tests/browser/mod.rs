@@ -55,3 +55,28 @@ pub(crate) fn wait_for_port(port: u16, what: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A headless Chromium session through a chromedriver of its own, with a
+/// fresh profile directory: the client, and what must live as long.
+pub(crate) async fn headless() -> (fantoccini::Client, Driver, tempfile::TempDir) {
+    let driver_port = free_port();
+    let driver = Driver::spawn(driver_port);
+    wait_for_port(driver_port, "chromedriver");
+    let profile = tempfile::tempdir().unwrap();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-crash-reporter",
+                     "--window-size=1400,900", format!("--user-data-dir={}", profile.path().display())]
+        }),
+    );
+    let client = fantoccini::ClientBuilder::native()
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("connect to chromedriver");
+    (client, driver, profile)
+}
