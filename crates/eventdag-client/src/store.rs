@@ -193,13 +193,22 @@ impl<P: Payload> DagStore for RemoteDag<P> {
     }
 }
 
+/// The record of an event as the server serves it: the payload's bytes
+/// are the served text (the server serves the stored bytes), none for a
+/// redacted event, whose mark carries the kept payload hash.
 fn record(event: Event<Box<RawValue>>) -> StoredRecord {
+    let payload_bytes = match event.redaction {
+        Some(_) => Vec::new(),
+        None => event.payload.get().as_bytes().to_vec(),
+    };
     StoredRecord {
         header: event.header,
         tenant_id: event.tenant_id,
         parents: event.parents,
-        payload_bytes: event.payload.get().as_bytes().to_vec(),
+        payload_bytes,
         hash: event.hash,
+        hash_version: event.hash_version,
+        redaction: event.redaction,
     }
 }
 

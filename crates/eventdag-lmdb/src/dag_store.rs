@@ -169,7 +169,7 @@ where
 
     async fn stored_record(&self, event_id: EventId) -> Effect<StoredRecord> {
         self.read_now("stored_record", |txn, dbs| {
-            Ok(read::require(txn, dbs, &event_id)?.record())
+            read::record_of(&read::require(txn, dbs, &event_id)?)
         })
         .await
     }
@@ -183,7 +183,7 @@ where
             let prefix = keys::correlation_prefix(&tenant_id, &correlation_id).done();
             let ids = read::ids_with_prefix(txn, &dbs.correlation, &prefix, MAX_CHAIN_EVENTS)?;
             ids.iter()
-                .map(|id| Ok(read::require(txn, dbs, id)?.record()))
+                .map(|id| read::record_of(&read::require(txn, dbs, id)?))
                 .collect()
         })
         .await

@@ -73,5 +73,5 @@ pub const STORE_FILES: [&str; 3] = [layout::DATA_FILE, layout::READER_TABLE, env
 /// for stores that keep EventDag records in a [`RawStore`]: the tiered
 /// store's hot cache holds exactly these bytes.
 pub mod codec {
-    pub use crate::record::{encode, RecordView, FLAGS_AT};
+    pub use crate::record::{encode_event, encode_parts, Body, RecordView, FLAGS_AT};
 }

@@ -82,13 +82,7 @@ impl Puts {
         let event = &prepared.event;
         let header = &event.header;
         let (id, tenant, position) = (header.event_id, event.tenant_id, header.position);
-        let value = record::encode(
-            header,
-            &tenant,
-            &event.hash,
-            &event.parents,
-            &prepared.payload_bytes,
-        );
+        let value = record::encode_event(event, &prepared.payload_bytes);
         self.events.push(id.as_bytes().to_vec(), value);
         let position_bytes = keys::KeyBuf::new().position(position).done();
         for parent in &event.parents {

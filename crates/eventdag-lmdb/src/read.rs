@@ -8,6 +8,7 @@ use std::ops::Bound;
 use foldhash::fast::RandomState;
 
 use eventdag::backend::walk::{walk, WalkDirection, WalkNode, PRESIZED};
+use eventdag::backend::StoredRecord;
 use eventdag::{ChainState, ErrorEffect, Event, EventId, EventKind, SignalRecord, TenantId};
 use heed::RoTxn;
 use serde::de::DeserializeOwned;
@@ -48,13 +49,13 @@ pub(crate) fn event<P: DeserializeOwned>(
 
 /// The event of a record, payload decoded as `P`.
 fn decode<P: DeserializeOwned>(view: &RecordView<'_>) -> Result<Event<P>, Fail> {
-    view.event().map_err(|err| {
-        undecodable(
-            view.header().event_id,
-            format!("payload is not valid JSON for the payload type: {err}"),
-        )
-        .into()
-    })
+    view.event().map_err(Fail::Refused)
+}
+
+/// The stored record of a view, or corruption naming the event.
+pub(crate) fn record_of(view: &RecordView<'_>) -> Result<StoredRecord, Fail> {
+    view.record()
+        .map_err(|message| undecodable(view.header().event_id, message).into())
 }
 
 /// Events named by an index, in the index's order. An index entry whose

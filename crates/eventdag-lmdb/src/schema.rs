@@ -6,7 +6,17 @@ use heed::{Database, Env, RoTxn, RwTxn, WithoutTls};
 /// The on-disk format this release reads and writes. Bump it whenever a
 /// key or value layout changes; a store of another format is refused on
 /// open instead of being misread.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Format 2 (issue 17) uses two zero bytes of format 1's event values for
+/// the hash version and the redaction mark (`record.rs`): every format-1
+/// value reads unchanged, so a format-1 store is upgraded in place by
+/// rewriting the marker when it is first opened for writing. A release
+/// that knows only format 1 then refuses the store rather than misread a
+/// version-2 hash.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Formats this release opens: each reads as [`FORMAT_VERSION`] does.
+const READABLE_FORMATS: [u32; 2] = [1, FORMAT_VERSION];
 
 const FORMAT_KEY: &[u8] = b"format_version";
 
@@ -17,7 +27,8 @@ pub(crate) type Db = Database<Bytes, Bytes>;
 /// Every database of the store. Names are part of the format.
 #[derive(Clone, Copy)]
 pub(crate) struct Dbs {
-    /// `format_version` → u32 BE.
+    /// `format_version` → u32 BE; `retention:` ‖ tenant → the tenant's
+    /// retention policy (JSON).
     pub(crate) meta: Db,
     /// event id → record (`record.rs`).
     pub(crate) events: Db,
@@ -63,16 +74,17 @@ pub(crate) const DATABASES: u32 = 19;
 /// The format found in a store this release cannot use.
 pub(crate) type Refused = String;
 
-/// Reads the format marker: `Ok` when it is this release's.
-fn check_marker(meta: Db, txn: &RoTxn<'_>) -> heed::Result<Result<(), Refused>> {
-    let found = meta.get(txn, FORMAT_KEY)?;
-    if found == Some(&FORMAT_VERSION.to_be_bytes()[..]) {
-        return Ok(Ok(()));
-    }
-    Ok(Err(match found.and_then(|b| <[u8; 4]>::try_from(b).ok()) {
-        Some(bytes) => u32::from_be_bytes(bytes).to_string(),
-        None => "unknown (unreadable format marker)".into(),
-    }))
+/// Reads the format marker: `Ok(format)` when this release reads it.
+fn check_marker(meta: Db, txn: &RoTxn<'_>) -> heed::Result<Result<u32, Refused>> {
+    let found = meta
+        .get(txn, FORMAT_KEY)?
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes);
+    Ok(match found {
+        Some(format) if READABLE_FORMATS.contains(&format) => Ok(format),
+        Some(format) => Err(format.to_string()),
+        None => Err("unknown (unreadable format marker)".into()),
+    })
 }
 
 impl Dbs {
@@ -104,9 +116,13 @@ impl Dbs {
                 meta
             }
         };
-        if let Err(found) = check_marker(meta, &txn)? {
-            txn.abort();
-            return Ok(Err(found));
+        match check_marker(meta, &txn)? {
+            Err(found) => {
+                txn.abort();
+                return Ok(Err(found));
+            }
+            Ok(FORMAT_VERSION) => {}
+            Ok(_older) => meta.put(&mut txn, FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())?,
         }
         let dbs = Self::named(meta, |name| create(name, &mut txn))?;
         txn.commit()?;

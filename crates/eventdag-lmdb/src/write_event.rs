@@ -45,7 +45,9 @@ impl<P> AppendTxn<P> for AppendLmdbTxn<'_, '_> {
     type Error = Fail;
 
     fn stored(&mut self, id: EventId) -> Result<Option<StoredRecord>, Fail> {
-        Ok(read::view(self.txn, self.dbs, &id)?.map(|view| view.record()))
+        read::view(self.txn, self.dbs, &id)?
+            .map(|view| read::record_of(&view))
+            .transpose()
     }
 
     fn parent(&mut self, id: EventId) -> Result<Option<ParentView>, Fail> {
@@ -111,12 +113,16 @@ pub(crate) fn corrupt(
         return Ok(false);
     };
     let parents: Vec<EventId> = view.parents().collect();
-    let value = record::encode(
+    let Some(version) = view.hash_version() else {
+        return Ok(false);
+    };
+    let value = record::encode_parts(
         &view.header(),
         &view.tenant_id(),
         &view.hash(),
+        version,
         &parents,
-        payload,
+        record::Body::Payload(payload),
     );
     dbs.events.put(txn, id.as_bytes(), &value)?;
     Ok(true)

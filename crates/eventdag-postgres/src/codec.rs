@@ -5,6 +5,7 @@
 use eventdag::backend::StoredRecord;
 use eventdag::{
     DagPosition, ErrorEffect, Event, EventFlags, EventHash, EventHeader, EventId, EventKind,
+    HashVersion, Redaction,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -14,7 +15,7 @@ use uuid::Uuid;
 /// table aliased `e`.
 pub(crate) const EVENT_COLUMNS: &str = "e.tenant_id, e.event_id, e.correlation_id, e.ts, e.depth, \
      e.lane, e.sequence, e.payload_size, e.kind, e.flags, e.parents, e.payload::text AS payload, \
-     e.payload_encoding, e.hash, e.log_cursor";
+     e.payload_encoding, e.hash, e.log_cursor, e.hash_version, e.redaction::text AS redaction";
 
 /// One row of `eventdag_events` as selected by [`EVENT_COLUMNS`].
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,6 +36,10 @@ pub(crate) struct EventRow {
     pub(crate) payload_encoding: i16,
     pub(crate) hash: Vec<u8>,
     pub(crate) log_cursor: i64,
+    /// 1 or 2 ([`HashVersion`]).
+    pub(crate) hash_version: i16,
+    /// The redaction mark as JSON text; `None` unless redacted.
+    pub(crate) redaction: Option<String>,
 }
 
 /// `payload_encoding` of a row whose `json` text is the bytes its hash
@@ -153,25 +158,52 @@ impl EventRow {
         }
     }
 
-    /// The event with its payload decoded as `P`.
+    /// The stored hash version and redaction mark.
+    fn seal(&self) -> Result<(HashVersion, Option<Redaction>), ErrorEffect> {
+        let id = self.event_id;
+        let version = u8::try_from(self.hash_version)
+            .ok()
+            .and_then(HashVersion::from_number)
+            .ok_or_else(|| out_of_range(id, "hash_version", self.hash_version))?;
+        let redaction = match &self.redaction {
+            None => None,
+            Some(text) => Some(serde_json::from_str(text).map_err(|err| {
+                ErrorEffect::corrupt(Some(id), format!("stored redaction mark: {err}"))
+            })?),
+        };
+        Ok((version, redaction))
+    }
+
+    /// The event with its payload decoded as `P` (for a redacted event,
+    /// `P`'s value for `null`).
     pub(crate) fn into_event<P: DeserializeOwned>(self) -> Result<Event<P>, ErrorEffect> {
         let (header, hash) = self.parts()?;
-        let payload = decode_payload(self.event_id, &self.appended_text()?)?;
+        let (hash_version, redaction) = self.seal()?;
+        let payload = match redaction {
+            Some(_) => Redaction::empty_payload(self.event_id)?,
+            None => decode_payload(self.event_id, &self.appended_text()?)?,
+        };
         Ok(Event {
             header,
             tenant_id: self.tenant_id,
             parents: self.parents,
             payload,
             hash,
+            hash_version,
+            redaction,
         })
     }
 
-    /// The event and the payload bytes it was hashed over.
+    /// The event and the payload bytes it was hashed over (none when
+    /// redacted).
     pub(crate) fn into_event_and_bytes<P: DeserializeOwned + Serialize>(
         self,
     ) -> Result<(Event<P>, Vec<u8>), ErrorEffect> {
         let event = self.into_event::<P>()?;
-        let bytes = payload_bytes(event.header.event_id, &event.payload)?;
+        let bytes = match event.redaction {
+            Some(_) => Vec::new(),
+            None => payload_bytes(event.header.event_id, &event.payload)?,
+        };
         Ok((event, bytes))
     }
 
@@ -186,6 +218,8 @@ impl EventRow {
             parents: event.parents,
             payload_bytes,
             hash: event.hash,
+            hash_version: event.hash_version,
+            redaction: event.redaction,
         })
     }
 

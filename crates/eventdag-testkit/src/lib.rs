@@ -208,3 +208,29 @@ macro_rules! queue_suite {
         }
     };
 }
+
+/// Generates one `#[tokio::test]` per forgetting case (SPEC §10), for a
+/// store that also implements [`eventdag::Forgetting`]. `$corrupt` is the
+/// same as [`conformance_suite!`]'s.
+#[macro_export]
+macro_rules! forgetting_suite {
+    ($factory:path, $corrupt:path) => {
+        $crate::conformance_suite!(@cases $factory;
+            forget::redacted_event_reads_without_payload_with_mark,
+            forget::walks_chains_and_logs_carry_on_through_redaction,
+            forget::verify_reports_redacted_events_intact,
+            forget::redaction_is_idempotent_and_checked,
+            forget::reappend_after_redaction_stays_redacted,
+            forget::retention_plans_then_removes_whole_chains,
+            forget::retention_policies_are_stored_per_tenant,
+            forget::erase_tenant_removes_everything_of_it,
+        );
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn forget_verify_finds_tampering_beside_redaction() {
+            let (store, guard) = $factory().await;
+            $crate::cases::forget::verify_finds_tampering_beside_redaction(&store, |store, id| Box::pin($corrupt(store, id))).await;
+            drop(guard);
+        }
+    };
+}

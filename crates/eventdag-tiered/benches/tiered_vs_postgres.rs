@@ -143,6 +143,8 @@ async fn decode_floor(tiered: &TieredDag<Value>, tip: EventId) -> Duration {
                 parents: event.parents.clone(),
                 payload: serde_json::from_slice::<Value>(bytes).unwrap(),
                 hash: event.hash,
+                hash_version: event.hash_version,
+                redaction: None,
             });
         }
         std::hint::black_box(out);

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use eventdag::backend::capped;
 use eventdag::backend::walk::{walk, WalkDirection, PRESIZED};
 use eventdag::{Effect, Event, EventDag, EventId, TenantId};
-use eventdag_lmdb::codec::{encode, RecordView};
+use eventdag_lmdb::codec::{encode_event, RecordView};
 use foldhash::fast::RandomState;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -62,13 +62,7 @@ fn records<P: Serialize>(events: &[Event<P>]) -> Vec<(EventId, Vec<u8>)> {
         .iter()
         .filter_map(|event| {
             let payload = serde_json::to_vec(&event.payload).ok()?;
-            let record = encode(
-                &event.header,
-                &event.tenant_id,
-                &event.hash,
-                &event.parents,
-                &payload,
-            );
+            let record = encode_event(event, &payload);
             Some((event.id(), record))
         })
         .collect()

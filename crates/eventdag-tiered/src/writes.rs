@@ -4,7 +4,7 @@
 
 use eventdag::backend::{stored_events, Appended};
 use eventdag::{Effect, Event, EventId, NewEvent, TenantId};
-use eventdag_lmdb::codec::encode;
+use eventdag_lmdb::codec::encode_event;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -63,13 +63,7 @@ fn inserted_records<P>(appended: &[Appended<P>]) -> Vec<(EventId, Vec<u8>)> {
         .filter(|appended| appended.inserted)
         .map(|appended| {
             let event = &appended.event;
-            let record = encode(
-                &event.header,
-                &event.tenant_id,
-                &event.hash,
-                &event.parents,
-                &appended.payload_bytes,
-            );
+            let record = encode_event(event, &appended.payload_bytes);
             (event.id(), record)
         })
         .collect()

@@ -4,14 +4,17 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
-    DagPosition, EventFlags, EventHash, EventHeader, EventId, EventKind, TenantId, DEFAULT_TENANT,
+    DagPosition, EventFlags, EventHash, EventHeader, EventId, EventKind, HashVersion, Redaction,
+    TenantId, DEFAULT_TENANT,
 };
 
 /// An event of the graph.
 ///
 /// In JSON an event is one flat object: `id`, `tenant_id`, `correlation_id`,
 /// `parents`, `timestamp`, `position {depth, lane, sequence}`, `kind`,
-/// `flags`, `acknowledged`, `payload_size`, `payload` and `hash`.
+/// `flags`, `acknowledged`, `payload_size`, `payload`, `hash` and
+/// `hash_version`, and `redaction` when the payload was redacted (the
+/// payload is then `null`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event<P> {
     /// The header.
@@ -24,6 +27,11 @@ pub struct Event<P> {
     pub payload: P,
     /// The hash-chain record (SPEC §6), computed by the store on append.
     pub hash: EventHash,
+    /// The rule `hash` was computed by; the store sets it on append.
+    pub hash_version: HashVersion,
+    /// Set when the payload was redacted (SPEC §10): `payload` is then
+    /// the payload type's value for JSON `null`.
+    pub redaction: Option<Redaction>,
 }
 
 impl<P> Event<P> {
@@ -35,6 +43,8 @@ impl<P> Event<P> {
             parents: Vec::new(),
             payload,
             hash: EventHash::UNSET,
+            hash_version: HashVersion::CURRENT,
+            redaction: None,
         }
     }
 
@@ -67,6 +77,11 @@ impl<P> Event<P> {
         self.header.flags.contains(EventFlags::ACKNOWLEDGED)
     }
 
+    /// Whether the payload was redacted.
+    pub fn is_redacted(&self) -> bool {
+        self.redaction.is_some()
+    }
+
     /// The same event with another payload.
     pub fn map_payload<Q>(self, map: impl FnOnce(P) -> Q) -> Event<Q> {
         Event {
@@ -75,6 +90,8 @@ impl<P> Event<P> {
             parents: self.parents,
             payload: map(self.payload),
             hash: self.hash,
+            hash_version: self.hash_version,
+            redaction: self.redaction,
         }
     }
 }
@@ -107,6 +124,11 @@ struct EventJson<P> {
     payload: P,
     #[serde(default)]
     hash: EventHash,
+    /// Absent in JSON written before hash versions existed: version 1.
+    #[serde(default = "HashVersion::legacy")]
+    hash_version: HashVersion,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redaction: Option<Redaction>,
 }
 
 impl<P: Serialize> Serialize for Event<P> {
@@ -125,6 +147,8 @@ impl<P: Serialize> Serialize for Event<P> {
             payload_size: header.payload_size,
             payload: &self.payload,
             hash: self.hash,
+            hash_version: self.hash_version,
+            redaction: self.redaction.clone(),
         }
         .serialize(serializer)
     }
@@ -147,6 +171,8 @@ impl<'de, P: DeserializeOwned> Deserialize<'de> for Event<P> {
             parents: json.parents,
             payload: json.payload,
             hash: json.hash,
+            hash_version: json.hash_version,
+            redaction: json.redaction,
         })
     }
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::backend::{single, StoredRecord};
-use crate::hash::compute_hash;
+use crate::hash::{compute_hash_as, PayloadEvidence};
 use crate::{
     DagStore, Effect, ErrorEffect, Event, EventHash, EventId, EventKind, Mismatch, NewEvent,
     TenantId, Verification,
@@ -135,17 +135,18 @@ where
             Ok(record) => record,
             Err(effect) => return effect,
         };
+        let mut verification = Verification::default();
         match self.check_record(&record, &HashMap::new()).await {
-            Ok(mismatch) => Effect::Ok(Verification {
-                checked: 1,
-                first_mismatch: mismatch,
-            }),
+            Ok(check) => {
+                verification.note(&record, check);
+                Effect::Ok(verification)
+            }
             Err(error) => Effect::Err(error),
         }
     }
 
     /// Checks every event of a chain in topological order; reports the
-    /// first whose stored bytes no longer match.
+    /// first whose stored bytes no longer match, and the redacted ones.
     async fn verify_chain(
         &self,
         tenant_id: TenantId,
@@ -159,24 +160,18 @@ where
             .iter()
             .map(|r| (r.header.event_id, r.hash))
             .collect();
-        let mut checked = 0;
+        let mut verification = Verification::default();
         for record in &records {
-            checked += 1;
             match self.check_record(record, &known).await {
-                Ok(None) => {}
-                Ok(Some(mismatch)) => {
-                    return Effect::Ok(Verification {
-                        checked,
-                        first_mismatch: Some(mismatch),
-                    })
+                Ok(check) => {
+                    if verification.note(record, check) {
+                        break;
+                    }
                 }
                 Err(error) => return Effect::Err(error),
             }
         }
-        Effect::Ok(Verification {
-            checked,
-            first_mismatch: None,
-        })
+        Effect::Ok(verification)
     }
 
     #[doc(hidden)]
@@ -184,7 +179,7 @@ where
         &self,
         record: &StoredRecord,
         known: &HashMap<EventId, EventHash>,
-    ) -> Result<Option<Mismatch>, ErrorEffect> {
+    ) -> Result<RecordCheck, ErrorEffect> {
         let mut parents = Vec::with_capacity(record.parents.len());
         for parent in &record.parents {
             let hash = match known.get(parent) {
@@ -193,17 +188,76 @@ where
             };
             parents.push((*parent, hash));
         }
-        let computed = compute_hash(
+        Ok(RecordCheck::of(record, &parents))
+    }
+}
+
+/// What checking one stored record against its hash found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordCheck {
+    /// The stored bytes match the hash.
+    Intact,
+    /// Redacted, and the kept payload hash matches (version 2).
+    Redacted,
+    /// Redacted under version 1: the hash covered the removed bytes.
+    Unverifiable,
+    /// The stored record does not match; the hash of what is stored now.
+    Mismatch(EventHash),
+}
+
+impl RecordCheck {
+    /// Checks `record` given its parents' stored hashes, in its parent
+    /// order, under the record's own hash version.
+    #[must_use]
+    pub fn of(record: &StoredRecord, parents: &[(EventId, EventHash)]) -> Self {
+        let evidence = match &record.redaction {
+            Some(redaction) => PayloadEvidence::Hash(redaction.payload_hash),
+            None => PayloadEvidence::Bytes(&record.payload_bytes),
+        };
+        let Some(computed) = compute_hash_as(
+            record.hash_version,
             &record.header,
             &record.tenant_id,
-            &parents,
-            &record.payload_bytes,
-        );
-        Ok((computed != record.hash).then_some(Mismatch {
-            event_id: record.header.event_id,
-            stored: record.hash,
-            computed,
-        }))
+            parents,
+            evidence,
+        ) else {
+            return RecordCheck::Unverifiable;
+        };
+        if computed != record.hash {
+            RecordCheck::Mismatch(computed)
+        } else if record.redaction.is_some() {
+            RecordCheck::Redacted
+        } else {
+            RecordCheck::Intact
+        }
+    }
+}
+
+impl Verification {
+    /// Counts one checked record; `true` when it was the first mismatch
+    /// (verification stops there).
+    fn note(&mut self, record: &StoredRecord, check: RecordCheck) -> bool {
+        self.checked += 1;
+        let event_id = record.header.event_id;
+        match check {
+            RecordCheck::Intact => false,
+            RecordCheck::Redacted => {
+                self.redacted.push(event_id);
+                false
+            }
+            RecordCheck::Unverifiable => {
+                self.unverifiable.push(event_id);
+                false
+            }
+            RecordCheck::Mismatch(computed) => {
+                self.first_mismatch = Some(Mismatch {
+                    event_id,
+                    stored: record.hash,
+                    computed,
+                });
+                true
+            }
+        }
     }
 }
 

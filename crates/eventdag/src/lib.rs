@@ -31,6 +31,7 @@ mod error;
 mod event;
 mod ext;
 mod flags;
+mod forget;
 mod hash;
 mod header;
 mod id;
@@ -42,6 +43,7 @@ mod position;
 pub mod prelude;
 mod queue;
 mod raw_json;
+pub mod retention;
 mod signal;
 mod store;
 mod tenants;
@@ -54,7 +56,11 @@ pub use error::{ErrorClass, ErrorEffect};
 pub use event::Event;
 pub use ext::EventDagExt;
 pub use flags::EventFlags;
-pub use hash::EventHash;
+pub use forget::{
+    check_redaction_reason, ChainRemoval, Forgetting, KeptReason, Redaction, RetentionPolicy,
+    RetentionRule, TenantErasure, MAX_REDACTION_REASON_BYTES, MAX_RETENTION_RULES,
+};
+pub use hash::{payload_hash, EventHash, HashVersion};
 pub use header::{EventHeader, HEADER_BYTES};
 pub use id::{new_event_id, now_micros, EventId, TenantId, DEFAULT_TENANT};
 pub use kind::{EventCategory, EventKind, InvalidKindType, MAX_KIND_TYPE};

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ChainState, DagPosition, Effect, Event, EventDag, EventHash, EventHeader, EventId, NewEvent,
-    SignalRecord, TenantId,
+    ChainState, DagPosition, Effect, Event, EventDag, EventHash, EventHeader, EventId, HashVersion,
+    NewEvent, Redaction, SignalRecord, TenantId,
 };
 
 /// An event with its place in its tenant's commit-ordered log.
@@ -30,20 +30,33 @@ pub struct StoredRecord {
     pub tenant_id: TenantId,
     /// The parents.
     pub parents: Vec<EventId>,
-    /// The payload bytes as stored (JSON).
+    /// The payload bytes as stored (JSON); empty when redacted.
     pub payload_bytes: Vec<u8>,
     /// The hash stored at append time.
     pub hash: EventHash,
+    /// The rule the hash was computed by.
+    pub hash_version: HashVersion,
+    /// The redaction mark, with the hash of the removed payload.
+    pub redaction: Option<Redaction>,
 }
 
 /// The result of verifying events against their stored hashes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Verification {
     /// How many events were checked.
     pub checked: usize,
     /// The first event (in topological order) whose stored bytes no
     /// longer match its hash.
     pub first_mismatch: Option<Mismatch>,
+    /// Redacted events checked and found intact (hash version 2: the
+    /// hash covers the kept payload hash), in the order checked.
+    #[serde(default)]
+    pub redacted: Vec<EventId>,
+    /// Redacted events of hash version 1, whose own hash covered the
+    /// removed bytes and so cannot be checked any more; their
+    /// descendants still are, against the stored hash.
+    #[serde(default)]
+    pub unverifiable: Vec<EventId>,
 }
 
 impl Verification {

@@ -13,3 +13,4 @@ async fn corrupt(store: &MemoryDag<Value>, event_id: EventId) {
 
 eventdag_testkit::conformance_suite!(fresh, corrupt);
 eventdag_testkit::queue_suite!(fresh, fresh, eventdag_testkit::cases::queue::RACE_EVENTS);
+eventdag_testkit::forgetting_suite!(fresh, corrupt);

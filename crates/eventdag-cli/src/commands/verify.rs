@@ -33,7 +33,7 @@ pub(super) async fn run<S: CliStore>(
 
 /// Verifies every event of a tenant in commit order (parents first).
 async fn verify_tenant<S: CliStore>(store: &S, tenant: uuid::Uuid) -> anyhow::Result<Verification> {
-    let mut checked = 0;
+    let mut total = Verification::default();
     let mut cursor = 0;
     loop {
         let page = store
@@ -43,18 +43,15 @@ async fn verify_tenant<S: CliStore>(store: &S, tenant: uuid::Uuid) -> anyhow::Re
         let Some(last) = page.last() else { break };
         cursor = last.cursor;
         for entry in &page {
-            checked += 1;
             let one = store.verify_event(entry.event.id()).await.into_result()?;
+            total.checked += one.checked;
+            total.redacted.extend(one.redacted);
+            total.unverifiable.extend(one.unverifiable);
             if one.first_mismatch.is_some() {
-                return Ok(Verification {
-                    checked,
-                    first_mismatch: one.first_mismatch,
-                });
+                total.first_mismatch = one.first_mismatch;
+                return Ok(total);
             }
         }
     }
-    Ok(Verification {
-        checked,
-        first_mismatch: None,
-    })
+    Ok(total)
 }

@@ -17,7 +17,8 @@ pub(super) const READ_NAMED: &str = "\
 SELECT e.tenant_id, e.event_id, e.correlation_id, e.ts, e.depth, e.lane, e.sequence, \
        e.payload_size, e.kind, e.flags, e.parents, \
        CASE WHEN e.event_id = ANY($2) THEN e.payload::text ELSE '' END AS payload, \
-       e.payload_encoding, e.hash, e.log_cursor \
+       e.payload_encoding, e.hash, e.log_cursor, e.hash_version, \
+       CASE WHEN e.event_id = ANY($2) THEN e.redaction::text END AS redaction \
 FROM eventdag_event_ids i \
 JOIN eventdag_events e ON e.tenant_id = i.tenant_id AND e.event_id = i.event_id \
 WHERE i.event_id = ANY($1)";

@@ -4,6 +4,7 @@ pub mod append;
 pub mod assigned;
 pub mod batch;
 pub mod concurrency;
+pub mod forget;
 pub mod positions;
 pub mod queries;
 pub mod queue;

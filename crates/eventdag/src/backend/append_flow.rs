@@ -209,6 +209,15 @@ where
             compare_with_stored(current, &stored)?;
             current.event.header = stored.header;
             current.event.hash = stored.hash;
+            current.event.hash_version = stored.hash_version;
+            if stored.redaction.is_some() {
+                // A retry after a redaction must not bring the payload
+                // back into any answer or cache: the answer carries the
+                // mark and the stored (empty) bytes; the caller's own
+                // payload value is all it keeps.
+                current.payload_bytes = stored.payload_bytes;
+                current.event.redaction = stored.redaction;
+            }
             current.stored_before = true;
             continue;
         }

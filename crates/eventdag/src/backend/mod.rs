@@ -19,7 +19,9 @@ pub use rules::{AppendLimits, Held, ParentView, Prepared, DEFAULT_MAX_PAYLOAD_BY
 pub use signal_flow::{acknowledge, signal, Acknowledged, SignalTarget, SignalTxn};
 
 pub use crate::error::sequence_conflict;
-pub use crate::hash::compute_hash;
+pub use crate::ext::RecordCheck;
+pub use crate::forget::{check_removal, RemovalFacts};
+pub use crate::hash::{compute_hash, compute_hash_as, PayloadEvidence};
 pub use crate::id::is_v7;
 pub use crate::limits::capped;
 pub use crate::queue::micros;

@@ -87,6 +87,8 @@ impl<P> Prepared<P> {
             parents: self.event.parents.clone(),
             payload_bytes: self.payload_bytes.clone(),
             hash: self.event.hash,
+            hash_version: self.event.hash_version,
+            redaction: None,
         }
     }
 }
@@ -299,6 +301,16 @@ pub(crate) fn in_batch(error: ErrorEffect, index: usize) -> ErrorEffect {
 /// # Errors
 /// [`ErrorEffect::NotFound`] for another tenant's id;
 /// [`ErrorEffect::IdConflict`] naming the first field that differs.
+/// Whether `payload_bytes` is what was stored: the bytes themselves, or
+/// for a redacted event the hash the redaction kept of them (so that a
+/// producer's retry after a redaction stays idempotent).
+fn same_payload(payload_bytes: &[u8], stored: &StoredRecord) -> bool {
+    match &stored.redaction {
+        Some(redaction) => crate::payload_hash(payload_bytes) == redaction.payload_hash,
+        None => payload_bytes == stored.payload_bytes,
+    }
+}
+
 pub(crate) fn compare_with_stored<P>(
     new: &Prepared<P>,
     stored: &StoredRecord,
@@ -328,7 +340,7 @@ pub(crate) fn compare_with_stored<P>(
         Some("flags")
     } else if new.event.parents != stored.parents {
         Some("parents")
-    } else if new.payload_bytes != stored.payload_bytes {
+    } else if !same_payload(&new.payload_bytes, stored) {
         Some("payload")
     } else {
         None
@@ -504,6 +516,7 @@ pub(crate) fn check_sequence<P>(
 pub(crate) fn seal<P>(prepared: &mut Prepared<P>, parents: &[ParentView]) {
     let pairs: Vec<(EventId, EventHash)> = parents.iter().map(|p| (p.id, p.hash)).collect();
     let event = &mut prepared.event;
+    event.hash_version = crate::HashVersion::CURRENT;
     event.hash = compute_hash(
         &event.header,
         &event.tenant_id,

@@ -1,6 +1,7 @@
 //! `MemoryDag`: the in-memory reference store. Fast, not persistent; the
 //! model the other backends are tested against.
 
+mod forget;
 mod queue;
 mod state;
 mod tenants;
@@ -294,6 +295,7 @@ where
             log.signals
                 .iter()
                 .skip(usize::try_from(after).unwrap_or(usize::MAX))
+                .flatten()
                 .take(capped(limit))
                 .cloned()
                 .collect()
@@ -317,13 +319,15 @@ where
             .iter()
             .enumerate()
             .skip(skip)
-            .take(capped(limit))
+            // Removed events leave gaps in the log; a page skips them and
+            // is still full when more events follow.
             .filter_map(|(index, id)| {
                 state.events.get(id).map(|stored| CursorEvent {
                     cursor: index as u64 + 1,
                     event: stored.event.clone(),
                 })
             })
+            .take(capped(limit))
             .collect();
         Effect::Ok(events)
     }

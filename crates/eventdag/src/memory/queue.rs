@@ -25,6 +25,15 @@ pub(super) struct QueueState {
     dead: BTreeSet<(TenantId, EventId)>,
 }
 
+impl QueueState {
+    /// Drops the queue state of a removed event.
+    pub(super) fn forget(&mut self, event_id: EventId) {
+        if let Some(entry) = self.entries.remove(&event_id) {
+            self.dead.remove(&(entry.tenant_id, event_id));
+        }
+    }
+}
+
 impl<P: Clone + Serialize> QueueTxn for State<P> {
     fn waiting(
         &mut self,

@@ -24,7 +24,9 @@ pub(super) struct StoredEvent<P> {
 #[derive(Default)]
 pub(super) struct TenantLog {
     pub(super) events: Vec<EventId>,
-    pub(super) signals: Vec<SignalRecord>,
+    /// Sequence `n` is `signals[n - 1]`; `None` once removed with its
+    /// sender's chain.
+    pub(super) signals: Vec<Option<SignalRecord>>,
 }
 
 type KindKey = (EventKind, u32, u32, u32, TenantId, EventId);
@@ -44,6 +46,8 @@ pub(super) struct State<P> {
     pub(super) signals_by_event: HashMap<EventId, Vec<usize>>,
     /// The work queues' state (`memory/queue.rs`).
     pub(super) queue: super::queue::QueueState,
+    /// Retention policies by tenant (`memory/forget.rs`).
+    pub(super) retention: std::collections::BTreeMap<TenantId, crate::RetentionPolicy>,
 }
 
 impl<P> Default for State<P> {
@@ -58,11 +62,12 @@ impl<P> Default for State<P> {
             tenants: HashMap::new(),
             signals_by_event: HashMap::new(),
             queue: super::queue::QueueState::default(),
+            retention: std::collections::BTreeMap::new(),
         }
     }
 }
 
-fn kind_key<P>(event: &Event<P>) -> KindKey {
+pub(super) fn kind_key<P>(event: &Event<P>) -> KindKey {
     let position = event.header.position;
     (
         event.header.event_kind,
@@ -167,6 +172,8 @@ impl<P: Clone + Serialize> State<P> {
             parents: stored.event.parents.clone(),
             payload_bytes: stored.payload_bytes.clone(),
             hash: stored.event.hash,
+            hash_version: stored.event.hash_version,
+            redaction: stored.event.redaction.clone(),
         })
     }
 
@@ -247,7 +254,7 @@ impl<P: Clone + Serialize> State<P> {
             .map(|indexes| {
                 indexes
                     .iter()
-                    .filter_map(|index| log.signals.get(*index).cloned())
+                    .filter_map(|index| log.signals.get(*index).cloned().flatten())
                     .take(limit)
                     .collect()
             })
@@ -375,7 +382,7 @@ impl<P: Clone + Serialize> SignalTxn for State<P> {
         for id in std::iter::once(record.from).chain(record.delivered_to.iter().copied()) {
             self.signals_by_event.entry(id).or_default().push(index);
         }
-        log.signals.push(record.clone());
+        log.signals.push(Some(record.clone()));
         Ok(())
     }
 }

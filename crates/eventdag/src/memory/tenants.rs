@@ -14,6 +14,20 @@ pub(super) struct Registry {
     keys: BTreeMap<String, ApiKeyRecord>,
 }
 
+impl Registry {
+    /// Removes the tenant and its keys: (whether it was registered, how
+    /// many keys went).
+    pub(super) fn remove_tenant(&mut self, tenant_id: crate::TenantId) -> (bool, u64) {
+        let before = self.keys.len();
+        self.keys.retain(|_, key| key.tenant_id != tenant_id);
+        let keys = (before - self.keys.len()) as u64;
+        let registered = self.tenants.len();
+        self.tenants
+            .retain(|_, tenant| tenant.tenant_id != tenant_id);
+        (registered != self.tenants.len(), keys)
+    }
+}
+
 #[async_trait]
 impl<P: Send + Sync> TenantStore for MemoryDag<P> {
     async fn create_tenant(&self, tenant: TenantRecord) -> Effect<()> {
