@@ -38,6 +38,8 @@ mod error;
 mod event_dag;
 mod fail;
 mod file_check;
+mod forget;
+mod forget_writes;
 mod keys;
 mod layout;
 mod options;

@@ -26,6 +26,7 @@ use tokio::sync::oneshot;
 use crate::env::resize_exclusive;
 use crate::error::storage_error;
 use crate::fail::Fail;
+use crate::forget_writes::{self, ForgetAnswer, ForgetOp};
 use crate::puts::Puts;
 use crate::queue::{self, QueueAnswer, QueueOp};
 use crate::schema::Dbs;
@@ -145,6 +146,7 @@ pub(crate) enum Command<P> {
     RevokeApiKey(String, Job<()>),
     Corrupt(EventId, Vec<u8>, Job<bool>),
     Queue(QueueOp, Job<QueueAnswer>),
+    Forget(ForgetOp, Job<ForgetAnswer>),
 }
 
 impl<P> Command<P> {
@@ -189,6 +191,10 @@ impl<P> Command<P> {
                 let result = queue::run(&mut LmdbTxn { txn, dbs }, op, now);
                 job.settle(op.name(), result)
             }
+            Self::Forget(op, job) => {
+                let result = forget_writes::run(txn, dbs, op, now);
+                job.settle(op.name(), result)
+            }
         }
     }
 
@@ -202,6 +208,7 @@ impl<P> Command<P> {
             | Self::RevokeApiKey(_, job) => job.fail(error),
             Self::Corrupt(_, _, job) => job.fail(error),
             Self::Queue(_, job) => job.fail(error),
+            Self::Forget(_, job) => job.fail(error),
         }
     }
 
@@ -215,6 +222,7 @@ impl<P> Command<P> {
             | Self::RevokeApiKey(_, job) => job.finish(),
             Self::Corrupt(_, _, job) => job.finish(),
             Self::Queue(_, job) => job.finish(),
+            Self::Forget(_, job) => job.finish(),
         }
     }
 }

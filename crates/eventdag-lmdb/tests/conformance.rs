@@ -44,3 +44,5 @@ eventdag_testkit::queue_suite!(
     fresh_nosync,
     eventdag_testkit::cases::queue::RACE_EVENTS
 );
+
+eventdag_testkit::forgetting_suite!(fresh, corrupt);

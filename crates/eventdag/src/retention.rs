@@ -252,6 +252,10 @@ fn dependents_first(
         .collect()
 }
 
+/// Receives each chain's events before the chain is removed (to archive
+/// them); an error stops the run.
+pub type Archive<'a, P> = dyn FnMut(&[Event<P>]) -> Result<(), ErrorEffect> + Send + 'a;
+
 /// Removes what `plan` lists, each chain in its own write. When `archive`
 /// is given, each chain's events are handed to it (in topological order)
 /// before the chain is removed; an archive error stops the run before
@@ -259,7 +263,7 @@ fn dependents_first(
 pub async fn apply_retention<S: Forgetting + ?Sized>(
     store: &S,
     plan: &RetentionPlan,
-    mut archive: Option<&mut (dyn FnMut(&[Event<S::Payload>]) -> Result<(), ErrorEffect> + Send)>,
+    mut archive: Option<&mut Archive<'_, S::Payload>>,
 ) -> Effect<RetentionReport> {
     let mut report = RetentionReport {
         kept: plan.kept.clone(),
