@@ -30,6 +30,7 @@
 //! ```
 #![deny(unsafe_code)]
 
+mod compact;
 mod consistency;
 mod dag;
 mod dag_store;
