@@ -240,3 +240,51 @@ fn a_refused_import_leaves_no_new_store_behind() {
     let left: Vec<_> = std::fs::read_dir(&empty).unwrap().collect();
     assert!(left.is_empty(), "a refused import left {left:?}");
 }
+
+/// A file the previous release exported (every line hashed under version
+/// 1, no `hash_version` field) imports; the store seals it under the
+/// current version, and an edited line of it is still refused.
+#[test]
+fn a_file_exported_by_the_previous_release_imports() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1-export.jsonl");
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().all(|line| line.get("hash_version").is_none()));
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut edited = lines.clone();
+    edited[2]["payload"]["step"] = json!("changed");
+    let edited_file = dir.path().join("edited.jsonl");
+    let edited_text: String = edited.iter().map(|line| format!("{line}\n")).collect();
+    std::fs::write(&edited_file, edited_text).unwrap();
+    let refused_target = dir.path().join("refused");
+    let output = import(&refused_target, &edited_file, &[]);
+    assert!(
+        !output.status.success(),
+        "an edited version-1 line imported"
+    );
+    assert!(
+        stderr(&output).contains("does not match its hash"),
+        "{}",
+        stderr(&output)
+    );
+
+    let target = dir.path().join("target");
+    let output = import(&target, &fixture, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        counts(&output),
+        json!({"imported": 4, "already_present": 0, "refused": 0})
+    );
+    let root = lines[0]["id"].as_str().unwrap();
+    let stored = &ok_lines(&eventdag(&target, &["get", root]))[0];
+    assert_eq!(stored["hash_version"], json!(2));
+    assert_eq!(stored["payload"], lines[0]["payload"]);
+    let verified = &ok_lines(&eventdag(&target, &["verify", "--chain", root]))[0];
+    assert_eq!(verified["checked"], json!(4));
+    assert_eq!(verified["first_mismatch"], Value::Null);
+}

@@ -31,8 +31,9 @@ impl<P> LmdbDag<P> {
         if std::fs::read_dir(target).map_err(io)?.next().is_some() {
             return Err(LmdbError::NotAStore {
                 path: target.to_path_buf(),
-                found: "a directory that is not empty; a compacted copy needs a new or empty directory"
-                    .into(),
+                found:
+                    "a directory that is not empty; a compacted copy needs a new or empty directory"
+                        .into(),
             });
         }
         let file = self

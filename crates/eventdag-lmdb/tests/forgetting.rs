@@ -44,7 +44,10 @@ fn every_entry(path: &Path) -> Vec<(String, Vec<u8>, Vec<u8>)> {
         .unwrap()
         .map(|entry| String::from_utf8(entry.unwrap().0.to_vec()).unwrap())
         .collect();
-    assert!(names.len() >= 19, "every named database is listed: {names:?}");
+    assert!(
+        names.len() >= 19,
+        "every named database is listed: {names:?}"
+    );
     let mut out = Vec::new();
     for name in names {
         let db: heed::Database<heed::types::Bytes, heed::types::Bytes> =
@@ -60,7 +63,9 @@ fn every_entry(path: &Path) -> Vec<(String, Vec<u8>, Vec<u8>)> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,8 +87,15 @@ async fn a_store_written_by_the_previous_release_keeps_verifying() {
     let root = old[0].clone();
     assert_eq!(root.payload["email"], "ada@example.com");
     let chain = root.header.correlation_id;
-    let verified = store.verify_chain(DEFAULT_TENANT, chain).await.ok().unwrap();
-    assert!(verified.is_intact() && verified.checked == 4, "{verified:?}");
+    let verified = store
+        .verify_chain(DEFAULT_TENANT, chain)
+        .await
+        .ok()
+        .unwrap();
+    assert!(
+        verified.is_intact() && verified.checked == 4,
+        "{verified:?}"
+    );
 
     let child = store
         .append_new(NewEvent::new(json!({"after": "upgrade"})).parents([root.id()]))
@@ -91,8 +103,15 @@ async fn a_store_written_by_the_previous_release_keeps_verifying() {
         .ok()
         .unwrap();
     assert_eq!(child.hash_version, HashVersion::V2);
-    let verified = store.verify_chain(DEFAULT_TENANT, chain).await.ok().unwrap();
-    assert!(verified.is_intact() && verified.checked == 5, "{verified:?}");
+    let verified = store
+        .verify_chain(DEFAULT_TENANT, chain)
+        .await
+        .ok()
+        .unwrap();
+    assert!(
+        verified.is_intact() && verified.checked == 5,
+        "{verified:?}"
+    );
 
     // A version-1 hash covered the bytes: once they are gone it cannot be
     // checked, but everything below still is.
@@ -106,11 +125,20 @@ async fn a_store_written_by_the_previous_release_keeps_verifying() {
         .await
         .ok()
         .unwrap();
-    let verified = store.verify_chain(DEFAULT_TENANT, chain).await.ok().unwrap();
+    let verified = store
+        .verify_chain(DEFAULT_TENANT, chain)
+        .await
+        .ok()
+        .unwrap();
     assert!(verified.is_intact(), "{verified:?}");
     assert_eq!(verified.unverifiable, vec![root.id()]);
     assert_eq!(verified.redacted, vec![child.id()]);
-    assert!(store.check_consistency().await.ok().unwrap().is_consistent());
+    assert!(store
+        .check_consistency()
+        .await
+        .ok()
+        .unwrap()
+        .is_consistent());
     drop(store);
 
     // Opened for writing, the store was upgraded to this release's format.
@@ -118,7 +146,10 @@ async fn a_store_written_by_the_previous_release_keeps_verifying() {
         .into_iter()
         .find(|(db, key, _)| db == "meta" && key == b"format_version")
         .map(|(_, _, value)| value);
-    assert_eq!(marker, Some(eventdag_lmdb::FORMAT_VERSION.to_be_bytes().to_vec()));
+    assert_eq!(
+        marker,
+        Some(eventdag_lmdb::FORMAT_VERSION.to_be_bytes().to_vec())
+    );
     let reopened: LmdbDag<Value> = LmdbDag::open_read_only(dir.path()).unwrap();
     assert!(reopened.read(root.id()).await.ok().unwrap().is_redacted());
 }
@@ -195,7 +226,12 @@ async fn erasure_leaves_no_byte_of_the_tenant_in_any_database() {
                 .ok()
                 .unwrap();
             let claimed = store
-                .claim(ClaimRequest::new(tenant, "worker", 10, Duration::from_secs(60)))
+                .claim(ClaimRequest::new(
+                    tenant,
+                    "worker",
+                    10,
+                    Duration::from_secs(60),
+                ))
                 .await
                 .ok()
                 .unwrap();
@@ -215,17 +251,30 @@ async fn erasure_leaves_no_byte_of_the_tenant_in_any_database() {
                 .unwrap();
         }
         let erased = store.erase_tenant(leaving).await.ok().unwrap();
-        assert_eq!((erased.events, erased.api_keys, erased.registered), (3, 1, true));
-        assert!(store.check_consistency().await.ok().unwrap().is_consistent());
+        assert_eq!(
+            (erased.events, erased.api_keys, erased.registered),
+            (3, 1, true)
+        );
+        assert!(store
+            .check_consistency()
+            .await
+            .ok()
+            .unwrap()
+            .is_consistent());
     }
     let entries = every_entry(dir.path());
     let id_text = leaving.to_string();
     let traces: Vec<&(String, Vec<u8>, Vec<u8>)> = entries
         .iter()
         .filter(|(_, key, value)| {
-            [leaving.as_bytes().as_slice(), id_text.as_bytes(), b"payload-of-leaving", b"edk_leaving"]
-                .iter()
-                .any(|needle| contains(key, needle) || contains(value, needle))
+            [
+                leaving.as_bytes().as_slice(),
+                id_text.as_bytes(),
+                b"payload-of-leaving",
+                b"edk_leaving",
+            ]
+            .iter()
+            .any(|needle| contains(key, needle) || contains(value, needle))
         })
         .collect();
     assert!(traces.is_empty(), "traces of the erased tenant: {traces:?}");
@@ -238,7 +287,10 @@ async fn erasure_leaves_no_byte_of_the_tenant_in_any_database() {
                 || contains(value, staying_text.as_bytes())
         })
         .count();
-    assert!(kept > 20, "the other tenant is untouched ({kept} entries name it)");
+    assert!(
+        kept > 20,
+        "the other tenant is untouched ({kept} entries name it)"
+    );
 }
 
 /// Appends `chains` chains of 10 events of `pad` bytes each at `timestamp`.
@@ -286,7 +338,12 @@ async fn space_of_removed_chains_is_reused() {
     assert_eq!(plan.remove.len(), 100);
     let report = apply_retention(&store, &plan, None).await.ok().unwrap();
     assert_eq!(report.removed_events, 1_000);
-    assert!(store.check_consistency().await.ok().unwrap().is_consistent());
+    assert!(store
+        .check_consistency()
+        .await
+        .ok()
+        .unwrap()
+        .is_consistent());
     let after_removal = size();
     fill(&store, 100, 2_000, now_micros()).await;
     let refilled = size();
@@ -334,7 +391,10 @@ async fn a_compacted_copy_holds_no_byte_of_a_redacted_payload() {
     store.compact_into(&target).unwrap();
     let compacted = std::fs::read(target.join("data.mdb")).unwrap();
     assert!(!contains(&compacted, secret.as_bytes()));
-    assert!(store.compact_into(&target).is_err(), "a non-empty target is refused");
+    assert!(
+        store.compact_into(&target).is_err(),
+        "a non-empty target is refused"
+    );
     drop(store);
     let reopened: LmdbDag<Value> = LmdbDag::open(&target).unwrap();
     let chain = reopened
@@ -342,6 +402,9 @@ async fn a_compacted_copy_holds_no_byte_of_a_redacted_payload() {
         .await
         .ok()
         .unwrap();
-    assert!(chain.is_intact() && chain.redacted == vec![root.id()], "{chain:?}");
+    assert!(
+        chain.is_intact() && chain.redacted == vec![root.id()],
+        "{chain:?}"
+    );
     assert_eq!(reopened.read(child.id()).await.ok().unwrap(), child);
 }

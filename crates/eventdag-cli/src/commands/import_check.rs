@@ -3,10 +3,16 @@
 //! the hashes it covers — its parents', taken from the file or, for a
 //! parent outside it, from the store — must be the ones they chain to.
 //! A file edited anywhere, or re-sealed in part, is refused whole.
+//!
+//! Each line is checked under its own `hash_version` (a line written
+//! before versions existed has none: version 1), so files exported by
+//! earlier releases import. The store seals what it stores under the
+//! current version, so the imported hashes differ from the file's; the
+//! file's chain was checked before anything was stored.
 
 use std::collections::HashMap;
 
-use eventdag::backend::{compute_hash, AppendLimits, PreparedBatch};
+use eventdag::backend::{compute_hash_as, AppendLimits, PayloadEvidence, PreparedBatch};
 use eventdag::RawJson;
 use eventdag::{ErrorEffect, Event, EventHash, EventId, NewEvent};
 
@@ -74,18 +80,40 @@ pub(super) async fn check<S: CliStore>(
                 None => continue 'lines,
             }
         }
-        let payload = match stored_payload_bytes(event) {
-            Ok(payload) => payload,
-            Err(error) => {
-                refused.push(refuse(format!("cannot be sealed: {error}")));
-                continue;
-            }
+        let payload = match &event.redaction {
+            // A redacted line keeps its header as sealed (payload_size
+            // is the removed payload's) and the removed payload's hash.
+            Some(_) => Vec::new(),
+            None => match stored_payload_bytes(event) {
+                Ok(payload) => payload,
+                Err(error) => {
+                    refused.push(refuse(format!("cannot be sealed: {error}")));
+                    continue;
+                }
+            },
         };
         // The header as the store seals it: its size is the encoded
         // payload's (store-managed flags are left out by the hash itself).
         let mut header = event.header;
-        header.payload_size = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        let computed = compute_hash(&header, &event.tenant_id, &parents, &payload);
+        let evidence = match &event.redaction {
+            Some(redaction) => PayloadEvidence::Hash(redaction.payload_hash),
+            None => {
+                header.payload_size = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+                PayloadEvidence::Bytes(&payload)
+            }
+        };
+        let Some(computed) = compute_hash_as(
+            event.hash_version,
+            &header,
+            &event.tenant_id,
+            &parents,
+            evidence,
+        ) else {
+            refused.push(refuse(
+                "is redacted and was hashed under version 1, which covered the removed bytes: nothing is left to check it against; import with --rehash to store it as it is".into(),
+            ));
+            continue;
+        };
         if computed != event.hash {
             refused.push(refuse(format!(
                 "does not match its hash: the file says {}, its content and its parents' hashes give {computed} (it, or an event above it, was changed after it was sealed)",
