@@ -40,6 +40,7 @@ mod codec;
 mod commit;
 mod dag;
 mod error;
+mod forget;
 mod notify;
 mod options;
 mod queries;

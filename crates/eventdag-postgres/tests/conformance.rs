@@ -38,3 +38,5 @@ eventdag_testkit::queue_suite!(
     race_store,
     eventdag_testkit::cases::queue::RACE_EVENTS
 );
+
+eventdag_testkit::forgetting_suite!(fresh_store, corrupt);
