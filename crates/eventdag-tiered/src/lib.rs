@@ -51,6 +51,7 @@ mod dag;
 mod dag_store;
 mod error;
 mod event_dag;
+mod forget;
 mod freshness;
 mod listener;
 mod options;

@@ -43,7 +43,6 @@ where
         self.remove_chain_events(tenant_id, correlation_id, older_than)
             .await
             .map(|(removal, _)| removal)
-            .into()
     }
 
     async fn erase_tenant(&self, tenant_id: TenantId) -> Effect<TenantErasure> {

@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 
 use eventdag::backend::{check_removal, RemovalFacts};
-use eventdag::{ChainRemoval, ErrorEffect, EventFlags, EventId, TenantId};
+use eventdag::{ChainRemoval, Effect, ErrorEffect, EventFlags, EventId, TenantId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::{Postgres, Transaction};
@@ -56,6 +56,17 @@ where
     /// and also answers the ids of the removed events (none when kept),
     /// so that a cache in front of this store can drop them.
     pub async fn remove_chain_events(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+        older_than: u64,
+    ) -> Effect<(ChainRemoval, Vec<EventId>)> {
+        self.remove_chain_ids(tenant_id, correlation_id, older_than)
+            .await
+            .into()
+    }
+
+    async fn remove_chain_ids(
         &self,
         tenant_id: TenantId,
         correlation_id: EventId,
