@@ -245,6 +245,8 @@ async fn forgetting_is_logged_for_other_nodes() {
     })
     .await;
     changes.extend(erased);
+    // The head may re-read appends that committed just before it.
+    changes.retain(|c| !matches!(c, LoggedChange::Appended { .. }));
     let (left,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM eventdag_changes WHERE tenant_id = $1")
             .bind(TENANT_B)

@@ -428,3 +428,73 @@ fn foreign(path: &Path) -> LmdbError {
         supported: 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use uuid::Uuid;
+
+    fn open(dir: &Path) -> HotCache {
+        HotCache::open(dir, &LmdbOptions::default().map_size(64 << 20)).unwrap()
+    }
+
+    fn record(id: EventId) -> (EventId, Vec<u8>) {
+        // Any bytes do for the accounting; `get` parses, so use `raw` reads.
+        (id, vec![7; 100])
+    }
+
+    fn present(cache: &HotCache, id: EventId) -> bool {
+        cache
+            .raw
+            .read(|r| Ok(r.get(EVENTS, id.as_bytes())?.is_some()))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fill_read_before_a_forget_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path());
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        cache.fill(cache.capture(), &[record(a)]);
+        let before = cache.capture();
+        cache.forget(&[a]);
+        assert!(!present(&cache, a));
+        cache.fill(before, &[record(a), record(b)]);
+        assert!(
+            !present(&cache, a) && !present(&cache, b),
+            "records read before the forget could hold what was forgotten"
+        );
+        cache.fill(cache.capture(), &[record(b)]);
+        assert!(present(&cache, b), "a fill after it stores again");
+    }
+
+    #[test]
+    fn forget_and_wipe_keep_the_accounting() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path());
+        let ids: Vec<EventId> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let records: Vec<_> = ids.iter().map(|id| record(*id)).collect();
+        cache.fill(cache.capture(), &records[..2]);
+        let two = cache.stats();
+        cache.fill(cache.capture(), &records[2..]);
+        cache.forget(&ids[2..]);
+        assert_eq!(cache.stats(), two);
+        let left = cache.raw.read(|r| r.len(AGE)).unwrap();
+        assert_eq!(left, 2, "the age index lost the forgotten entry too");
+        cache.wipe();
+        assert_eq!(cache.stats(), (0, 0));
+        assert_eq!(cache.raw.read(|r| r.len(AGE)).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_position_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path());
+        assert_eq!(cache.stored_position(), None);
+        cache.save_position(42);
+        drop(cache);
+        assert_eq!(open(dir.path()).stored_position(), Some(42));
+    }
+}
