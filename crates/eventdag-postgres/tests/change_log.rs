@@ -241,7 +241,7 @@ async fn forgetting_is_logged_for_other_nodes() {
     .await;
     ok(store.erase_tenant(TENANT_B).await);
     let (erased, _) = read_until(&store, last.next, |read, _| {
-        read.iter().any(|c| *c == LoggedChange::TenantErased)
+        read.contains(&LoggedChange::TenantErased)
     })
     .await;
     changes.extend(erased);

@@ -268,7 +268,7 @@ impl HotCache {
             if self.forgotten.load(Ordering::SeqCst) != capture.forgotten {
                 // Something was forgotten since the read: its records may
                 // hold a payload or an event that is gone now.
-                return Ok(meta_u64(w, b"bytes")?);
+                return meta_u64(w, b"bytes");
             }
             let unchanged = self.generation.load(Ordering::SeqCst) == capture.generation;
             let stamp = if unchanged { capture.epoch } else { 0 };
