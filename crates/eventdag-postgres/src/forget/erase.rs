@@ -3,8 +3,10 @@
 //! every table, logging one tenant-less change 5.
 //!
 //! The locks come in the order chain removal and signals keep (event rows
-//! first); an event appended between the two locks is not locked, so the
-//! attempt starts again rather than lock it after the log row.
+//! first, waiting; then the log row). Events appended between the two are
+//! locked after the log row without waiting (`SKIP LOCKED`): if another
+//! transaction holds one — a signal that may wait for the log row — the
+//! attempt starts again rather than wait for it in a cycle.
 //! Registry, keys and retention policy go in the same statement: erasure
 //! is all or nothing.
 
@@ -20,9 +22,9 @@ use crate::PgDag;
 
 const OPERATION: &str = "erase_tenant";
 
-/// How often the erasure starts again when appends keep adding events
-/// between its two locks.
-const ATTEMPTS: usize = 3;
+/// How often the erasure starts again when signals or acknowledgments
+/// hold rows of the tenant's events after its log row is taken.
+const ATTEMPTS: usize = 5;
 
 fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
@@ -43,14 +45,14 @@ where
             }
             Err(ErrorEffect::unavailable(
                 OPERATION,
-                "appends kept adding events to the tenant while it was being erased; nothing \
-                 was erased, retry",
+                "signals or acknowledgments kept holding the tenant's events while it was \
+                 being erased; nothing was erased, retry",
             ))
         };
         self.bounded_write(OPERATION, &watch, call).await
     }
 
-    /// One attempt; `None` when events were added between the locks.
+    /// One attempt; `None` when another transaction held an event's row.
     async fn try_erase(
         &self,
         tenant_id: TenantId,
@@ -58,7 +60,7 @@ where
     ) -> Result<Option<TenantErasure>, ErrorEffect> {
         let sql = |error: sqlx::Error| nothing_written(self.sql(OPERATION, &error));
         let mut tx = self.inner.pool.begin().await.map_err(sql)?;
-        let (locked,): (i64,) = sqlx::query_as(sql::LOCK_TENANT_EVENTS)
+        let _: (i64,) = sqlx::query_as(sql::LOCK_TENANT_EVENTS)
             .bind(tenant_id)
             .fetch_one(&mut *tx)
             .await
@@ -68,14 +70,14 @@ where
             .execute(&mut *tx)
             .await
             .map_err(sql)?;
-        let (now,): (i64,) = sqlx::query_as(sql::COUNT_TENANT_EVENTS)
+        let (total, locked): (i64, i64) = sqlx::query_as(sql::RELOCK_TENANT_EVENTS)
             .bind(tenant_id)
             .fetch_one(&mut *tx)
             .await
             .map_err(sql)?;
-        // Only this transaction and chain removal (which takes the log row
-        // first) delete events, so an equal count means the same rows.
-        if now != locked {
+        // No event of the tenant can be added now (the log row is held);
+        // every one of them must be held by this transaction.
+        if total != locked {
             return Ok(None);
         }
         let (events, api_keys, registered): (i64, i64, i64) = sqlx::query_as(sql::ERASE_TENANT)

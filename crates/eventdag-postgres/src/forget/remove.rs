@@ -4,11 +4,12 @@
 //!    the order signals keep (event rows, then the log row), so neither
 //!    waits for the other in a cycle; appends take only the log row and
 //!    the group committer waits for nothing this transaction holds.
-//! 2. Read the facts (every event's timestamp and flags, outside
-//!    children) now that no append of the tenant can commit. If the chain
-//!    gained an event between the two locks, its row is not locked: roll
-//!    back and start again (bounded), rather than lock it after the log
-//!    row, which would invert the order.
+//! 2. Lock the chain's rows again without waiting (`SKIP LOCKED`): events
+//!    appended between the two locks are locked now. Then read the facts
+//!    (every event's timestamp and flags, outside children), which no
+//!    append of the tenant can change any more. If a row was skipped —
+//!    held by a signal or acknowledgment, which may wait for the log row
+//!    — roll back and start again (bounded) rather than wait in a cycle.
 //! 3. `check_removal` decides; Kept changes nothing (rolled back).
 //! 4. One statement deletes the rows and logs change 4 per event.
 //!
@@ -34,9 +35,9 @@ use crate::PgDag;
 
 const OPERATION: &str = "remove_chain";
 
-/// How often the removal starts again when appends keep adding to the
-/// chain between its two locks.
-const ATTEMPTS: usize = 3;
+/// How often the removal starts again when signals or acknowledgments
+/// hold rows of the chain after its log row is taken.
+const ATTEMPTS: usize = 5;
 
 type FactRow = (Uuid, i64, i16, Option<Uuid>, Option<Uuid>);
 
@@ -44,7 +45,7 @@ type FactRow = (Uuid, i64, i16, Option<Uuid>, Option<Uuid>);
 enum Attempt {
     /// Answered (removed or kept).
     Done(ChainRemoval, Vec<EventId>),
-    /// The chain changed between the locks: try again.
+    /// Another transaction held a row of the chain: try again.
     Changed,
 }
 
@@ -87,8 +88,8 @@ where
             }
             Err(ErrorEffect::unavailable(
                 OPERATION,
-                "appends kept adding to the chain while it was being removed; nothing was \
-                 removed, retry",
+                "signals or acknowledgments kept holding the chain's events while it was \
+                 being removed; nothing was removed, retry",
             ))
         };
         self.bounded_write(OPERATION, &watch, call).await
@@ -103,15 +104,21 @@ where
     ) -> Result<Attempt, ErrorEffect> {
         let sql = |error: sqlx::Error| nothing_written(self.sql(OPERATION, &error));
         let mut tx = self.inner.pool.begin().await.map_err(sql)?;
-        let locked: Vec<(Uuid,)> = sqlx::query_as(sql::LOCK_CHAIN)
+        sqlx::query(sql::LOCK_CHAIN)
             .bind(tenant_id)
             .bind(correlation_id)
-            .fetch_all(&mut *tx)
+            .execute(&mut *tx)
             .await
             .map_err(sql)?;
         sqlx::query(sql::LOCK_TENANT)
             .bind(tenant_id)
             .execute(&mut *tx)
+            .await
+            .map_err(sql)?;
+        let locked: Vec<(Uuid,)> = sqlx::query_as(sql::RELOCK_CHAIN)
+            .bind(tenant_id)
+            .bind(correlation_id)
+            .fetch_all(&mut *tx)
             .await
             .map_err(sql)?;
         let (facts, outside) = self.chain_facts(&mut tx, tenant_id, correlation_id).await?;

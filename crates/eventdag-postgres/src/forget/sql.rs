@@ -39,6 +39,16 @@ pub(super) const LOCK_CHAIN: &str = "\
 SELECT event_id FROM eventdag_events WHERE tenant_id = $1 AND correlation_id = $2 \
 ORDER BY event_id FOR UPDATE";
 
+/// After the log row is held: locks the chain's rows again, skipping
+/// those another transaction holds. Events appended between the two
+/// locks are locked here (nobody holds an event's row once its append
+/// committed); a row that is skipped is held by a signal or an
+/// acknowledgment, which may itself wait for the log row: the attempt
+/// starts again instead of waiting for it in a cycle.
+pub(super) const RELOCK_CHAIN: &str = "\
+SELECT event_id FROM eventdag_events WHERE tenant_id = $1 AND correlation_id = $2 \
+ORDER BY event_id FOR UPDATE SKIP LOCKED";
+
 /// Takes the tenant's log row the way appends do (`append::sql::LOCK_TENANTS`
 /// for one tenant), so that no append of the tenant commits while it is
 /// held and an append that waited sees what this transaction changed.
@@ -92,9 +102,14 @@ SELECT count(*) FROM ( \
   SELECT event_id FROM eventdag_events WHERE tenant_id = $1 ORDER BY event_id FOR UPDATE \
 ) AS locked";
 
-/// How many events the tenant has now (after the log row is held).
-pub(super) const COUNT_TENANT_EVENTS: &str =
-    "SELECT count(*) FROM eventdag_events WHERE tenant_id = $1";
+/// After the log row is held: how many events the tenant has, and how
+/// many of their rows this transaction holds once it has locked again
+/// those nobody else holds (see [`RELOCK_CHAIN`]).
+pub(super) const RELOCK_TENANT_EVENTS: &str = "\
+SELECT (SELECT count(*) FROM eventdag_events WHERE tenant_id = $1), \
+       (SELECT count(*) FROM ( \
+          SELECT event_id FROM eventdag_events WHERE tenant_id = $1 \
+          ORDER BY event_id FOR UPDATE SKIP LOCKED) AS locked)";
 
 /// Deletes every row of tenant `$1` from every table, and logs one
 /// tenant-less change 5 (the nil tenant id: the log must not keep the
