@@ -184,6 +184,9 @@ impl HotCache {
     /// that the next run can go on from there (and learn of what was
     /// forgotten while it was down) instead of distrusting everything.
     pub(crate) fn save_position(&self, position: u64) {
+        if self.disabled.load(Ordering::Relaxed) {
+            return;
+        }
         let result = self.raw.write(|w| {
             w.put(META, b"position", &position.to_be_bytes())?;
             Ok(self.bytes.load(Ordering::Relaxed))
@@ -196,7 +199,9 @@ impl HotCache {
     /// still exist. Fills of records read before this cannot store them
     /// again (see `forgotten`).
     pub(crate) fn forget(&self, ids: &[EventId]) {
-        if ids.is_empty() {
+        // A disabled cache serves nothing; its stored position stops
+        // moving, so the next open replays what it missed from there.
+        if ids.is_empty() || self.disabled.load(Ordering::Relaxed) {
             return;
         }
         let result = self.raw.write(|w| {
@@ -228,6 +233,9 @@ impl HotCache {
     /// or the change log was pruned past this node's position so that
     /// some forgetting may have been missed).
     pub(crate) fn wipe(&self) {
+        if self.disabled.load(Ordering::Relaxed) {
+            return;
+        }
         let result = self.raw.write(|w| {
             self.forgotten.fetch_add(1, Ordering::SeqCst);
             self.generation.fetch_add(1, Ordering::SeqCst);
