@@ -310,6 +310,17 @@ async fn removal_and_erasure_race_appends_and_signals_without_orphans() {
              (SELECT 1 FROM eventdag_event_ids i WHERE i.event_id = e.event_id)",
         ),
         (
+            "deliveries of a missing signal",
+            "SELECT count(*) FROM eventdag_signal_deliveries d WHERE NOT EXISTS \
+             (SELECT 1 FROM eventdag_signals s \
+              WHERE s.tenant_id = d.tenant_id AND s.sequence = d.sequence)",
+        ),
+        (
+            "deliveries to a missing event",
+            "SELECT count(*) FROM eventdag_signal_deliveries d WHERE NOT EXISTS \
+             (SELECT 1 FROM eventdag_events x WHERE x.event_id = d.event_id)",
+        ),
+        (
             "signals from a missing event",
             "SELECT count(*) FROM eventdag_signals s WHERE NOT EXISTS \
              (SELECT 1 FROM eventdag_events x WHERE x.event_id = s.from_id)",

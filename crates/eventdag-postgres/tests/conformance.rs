@@ -44,7 +44,7 @@ eventdag_testkit::forgetting_suite!(fresh_store, corrupt);
 // Forgetting beyond the shared cases: what PostgreSQL itself still holds.
 
 use eventdag::{
-    now_micros, ApiKeyRecord, ClaimRequest, EventDag, EventDagExt, EventFlags, EventKind,
+    now_micros, ApiKeyRecord, ClaimRequest, DagStore, EventDag, EventDagExt, EventFlags, EventKind,
     Forgetting, NewEvent, RetentionPolicy, RetentionRule, TenantRecord, TenantStore,
     UpstreamSignal, WorkQueue,
 };
@@ -310,6 +310,70 @@ async fn redacted_payload_is_in_no_row() {
         .into_result()
         .unwrap();
     assert!(verified.is_intact() && verified.redacted == vec![root.id()]);
+}
+
+/// A removed chain takes the signals its events sent with their
+/// deliveries to events of other chains (upstream ancestors), which stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_chain_takes_its_signals_to_other_chains() {
+    let (store, _guard) = fresh_store().await;
+    let old = now_micros() - 86_400 * 1_000_000;
+    let upstream = store
+        .append_new(NewEvent::new(json!({"up": 1})).timestamp(old))
+        .await
+        .into_result()
+        .unwrap();
+    let downstream = store
+        .append_new(
+            NewEvent::new(json!({"down": 1}))
+                .parents([upstream.id()])
+                .correlation(uuid::Uuid::now_v7())
+                .timestamp(old)
+                .flags(EventFlags::REQUIRES_ACK),
+        )
+        .await
+        .into_result()
+        .unwrap();
+    // The upstream Ack goes to the ancestor in the other chain.
+    store
+        .acknowledge(downstream.id(), true)
+        .await
+        .into_result()
+        .unwrap();
+    let signals = store
+        .signals_of(upstream.id(), 10)
+        .await
+        .into_result()
+        .unwrap();
+    assert_eq!(signals.len(), 1, "{signals:?}");
+    let removal = store
+        .remove_chain(
+            eventdag::DEFAULT_TENANT,
+            downstream.header.correlation_id,
+            now_micros(),
+        )
+        .await
+        .into_result()
+        .unwrap();
+    assert_eq!(removal, eventdag::ChainRemoval::Removed { events: 1 });
+    assert!(store
+        .signals_of(upstream.id(), 10)
+        .await
+        .into_result()
+        .unwrap()
+        .is_empty());
+    let (deliveries, signals): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM eventdag_signal_deliveries), \
+                (SELECT count(*) FROM eventdag_signals)",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!((deliveries, signals), (0, 0));
+    assert_eq!(
+        store.read(upstream.id()).await.into_result().unwrap(),
+        upstream
+    );
 }
 
 /// The bytes of tables and their indexes (main fork, free space included).
