@@ -1,6 +1,7 @@
-//! The durable change log (migration 0004, SPEC §5): every append and
-//! every flag change writes a row in its own transaction, and readers on
-//! any node follow the log by position. `NOTIFY` is only a wake-up.
+//! The durable change log (migration 0004, SPEC §5): every append, every
+//! flag change and every act of forgetting (migration 0005) writes a row
+//! in its own transaction, and readers on any node follow the log by
+//! position. `NOTIFY` is only a wake-up.
 //!
 //! A position is a transaction id. Ids are handed out in start order,
 //! not commit order, so a reader only ever reads below the oldest
@@ -49,6 +50,26 @@ pub enum LoggedChange {
         /// The flags added.
         flags: EventFlags,
     },
+    /// An event's payload was removed ([`eventdag::Forgetting::redact`]):
+    /// a cached copy must go.
+    Redacted {
+        /// The event's tenant.
+        tenant_id: TenantId,
+        /// The event.
+        event_id: EventId,
+    },
+    /// An event was removed with its correlation chain
+    /// ([`eventdag::Forgetting::remove_chain`]); one row per event.
+    Removed {
+        /// The event's tenant.
+        tenant_id: TenantId,
+        /// The event.
+        event_id: EventId,
+    },
+    /// A tenant was erased ([`eventdag::Forgetting::erase_tenant`]). The
+    /// log does not say which (that would keep the erased id): a reader
+    /// must drop everything it derived from the log.
+    TenantErased,
 }
 
 /// One read of the log.
@@ -152,6 +173,15 @@ fn change_of(row: &PageRow) -> Result<Option<LoggedChange>, ErrorEffect> {
                 flags: EventFlags::from_bits_retain(bits),
             }))
         }
+        3 => Ok(Some(LoggedChange::Redacted {
+            tenant_id,
+            event_id: event.ok_or_else(|| corrupt("event id"))?,
+        })),
+        4 => Ok(Some(LoggedChange::Removed {
+            tenant_id,
+            event_id: event.ok_or_else(|| corrupt("event id"))?,
+        })),
+        5 => Ok(Some(LoggedChange::TenantErased)),
         _ => Err(corrupt("kind")),
     }
 }

@@ -146,7 +146,7 @@ impl EventRow {
     /// The payload text the event was appended with: the stored text, or
     /// for a row written before migration 0002 serde_json's encoding of
     /// jsonb's rendering, as it was hashed and served then.
-    fn appended_text(&self) -> Result<std::borrow::Cow<'_, str>, ErrorEffect> {
+    pub(crate) fn appended_text(&self) -> Result<std::borrow::Cow<'_, str>, ErrorEffect> {
         let id = self.event_id;
         match self.payload_encoding {
             PAYLOAD_AS_HASHED => Ok(std::borrow::Cow::Borrowed(&self.payload)),

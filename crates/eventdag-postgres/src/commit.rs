@@ -28,6 +28,8 @@ pub(crate) enum Recovery {
     Acknowledge,
     /// A signal: list the event's signals before sending it again.
     Signal,
+    /// Redaction, chain removal, tenant erasure: each is idempotent.
+    Forget,
 }
 
 impl Recovery {
@@ -38,6 +40,9 @@ impl Recovery {
             ),
             Self::Acknowledge => format!(
                 "read event {event_id} to see whether it is acknowledged, or acknowledge it again (idempotent)"
+            ),
+            Self::Forget => format!(
+                "repeat the call to find out: redaction, chain removal and tenant erasure are idempotent (event {event_id} is the one it concerns)"
             ),
             Self::Signal => format!(
                 "list the signals of event {event_id} to see whether it was stored before sending it again (a signal sent twice is stored and delivered twice)"

@@ -11,6 +11,9 @@
 //!   cursor of [`eventdag::DagStore::events_after`] follow commit order:
 //!   a tailing reader never skips a slow transaction.
 //! - Writes `NOTIFY` their changes; [`PgDag::subscribe`] delivers them.
+//! - [`eventdag::Forgetting`]: redaction, chain removal and tenant
+//!   erasure, each one transaction that logs its change for other nodes
+//!   (migration 0005); retention policies in `eventdag_retention`.
 //!
 //! Every call is bounded by [`PgOptions::operation_timeout`] and returns
 //! an operational [`eventdag::ErrorEffect`] when PostgreSQL is away; the
@@ -40,6 +43,7 @@ mod codec;
 mod commit;
 mod dag;
 mod error;
+mod forget;
 mod notify;
 mod options;
 mod queries;

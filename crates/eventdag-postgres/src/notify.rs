@@ -77,6 +77,25 @@ pub enum PgChange {
         /// The chain.
         correlation_id: EventId,
     },
+    /// An event's payload was removed.
+    Redacted {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The event.
+        event_id: EventId,
+    },
+    /// A correlation chain was removed by retention.
+    ChainRemoved {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The chain.
+        correlation_id: EventId,
+        /// How many events went.
+        events: usize,
+    },
+    /// A tenant was erased. Which one is not said: notifications should
+    /// not carry the id of a tenant that is being forgotten.
+    TenantErased,
     /// The listening connection was lost and is back: notifications of the
     /// gap are gone, so subscribers re-read from their cursors.
     Resync,

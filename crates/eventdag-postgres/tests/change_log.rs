@@ -1,5 +1,5 @@
-//! The durable change log (migration 0004): every append and flag change
-//! is in it, written by the change's own transaction; a reader never
+//! The durable change log (migrations 0004, 0005): every append, flag
+//! change, redaction, chain removal and tenant erasure is in it, written by the change's own transaction; a reader never
 //! reads past a transaction still running; pruning tells readers that
 //! fell behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -76,7 +76,7 @@ async fn appends_and_flag_changes_are_logged_once_each() {
         .iter()
         .filter_map(|change| match change {
             LoggedChange::Appended { tenant_id, .. } => Some(*tenant_id),
-            LoggedChange::FlagsAdded { .. } => None,
+            _ => None,
         })
         .collect();
     assert_eq!(appended.len(), 3, "{changes:?}");
@@ -91,7 +91,7 @@ async fn appends_and_flag_changes_are_logged_once_each() {
             LoggedChange::FlagsAdded {
                 event_id, flags, ..
             } => Some((*event_id, *flags)),
-            LoggedChange::Appended { .. } => None,
+            _ => None,
         })
         .collect();
     assert_eq!(
@@ -187,4 +187,94 @@ async fn pruning_tells_a_reader_that_fell_behind() {
     let current = page(&store, first.pruned_below).await;
     assert!(!current.missed);
     drop(guard);
+}
+
+/// Redaction, chain removal and erasure are logged by their own
+/// transaction: one row per redacted or removed event, one tenant-less
+/// row per erased tenant; a removal that keeps the chain logs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgetting_is_logged_for_other_nodes() {
+    use eventdag::Forgetting;
+
+    let (store, _guard) = common::fresh().await;
+    let old = eventdag::now_micros() - 1_000_000;
+    let kept = ok(store.append_new(NewEvent::new(json!({"k": 1}))).await);
+    let root = ok(store
+        .append_new(
+            NewEvent::new(json!({"r": 1}))
+                .tenant(TENANT_B)
+                .timestamp(old),
+        )
+        .await);
+    let child = ok(store
+        .append_new(
+            NewEvent::new(json!({"c": 1}))
+                .tenant(TENANT_B)
+                .parents([root.id()])
+                .timestamp(old),
+        )
+        .await);
+    let head = ok(store.change_log_head().await);
+    ok(store
+        .redact(DEFAULT_TENANT, kept.id(), "erase".into())
+        .await);
+    assert_eq!(
+        ok(store.remove_chain(TENANT_B, root.id(), old).await),
+        eventdag::ChainRemoval::Kept {
+            reason: eventdag::KeptReason::TooYoung {
+                event_id: child.id()
+            }
+        }
+    );
+    assert_eq!(
+        ok(store.remove_chain(TENANT_B, root.id(), old + 10).await),
+        eventdag::ChainRemoval::Removed { events: 2 }
+    );
+    // Read before the erasure, which deletes the tenant's rows of the log
+    // too (a reader that had not read them learns of the erasure instead).
+    let (mut changes, last) = read_until(&store, head, |read, _| {
+        read.iter()
+            .filter(|c| matches!(c, LoggedChange::Removed { .. }))
+            .count()
+            == 2
+    })
+    .await;
+    ok(store.erase_tenant(TENANT_B).await);
+    let (erased, _) = read_until(&store, last.next, |read, _| {
+        read.contains(&LoggedChange::TenantErased)
+    })
+    .await;
+    changes.extend(erased);
+    // The head may re-read appends that committed just before it.
+    changes.retain(|c| !matches!(c, LoggedChange::Appended { .. }));
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM eventdag_changes WHERE tenant_id = $1")
+            .bind(TENANT_B)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(left, 0, "the erased tenant's rows of the log are gone");
+    let mut removed: Vec<_> = changes
+        .iter()
+        .filter_map(|change| match change {
+            LoggedChange::Removed {
+                tenant_id,
+                event_id,
+            } => Some((*tenant_id, *event_id)),
+            _ => None,
+        })
+        .collect();
+    removed.sort();
+    let mut expected = vec![(TENANT_B, root.id()), (TENANT_B, child.id())];
+    expected.sort();
+    assert_eq!(removed, expected, "{changes:?}");
+    assert_eq!(
+        changes.first(),
+        Some(&LoggedChange::Redacted {
+            tenant_id: DEFAULT_TENANT,
+            event_id: kept.id()
+        }),
+        "{changes:?}"
+    );
+    assert_eq!(changes.len(), 4, "{changes:?}");
 }

@@ -2,16 +2,19 @@
 //! the flags epoch it was filled in, plus an age index for eviction.
 //!
 //! ```text
-//! tiered_meta    "format" → FORMAT, "epoch" → u64 BE, "bytes" → u64 BE
+//! tiered_meta    "format" → FORMAT, "epoch" → u64 BE, "bytes" → u64 BE,
+//!                "position" → u64 BE (the change log read below it)
 //! tiered_events  event id → stamp u64 ‖ filled_at µs u64 ‖ check 8 ‖ record
 //! tiered_age     filled_at µs u64 ‖ event id → ()
 //! ```
 //!
 //! `record` is `eventdag_lmdb::codec`'s layout; `check` is XXH3-64 over
-//! it, so a damaged value reads as a miss. Bodies are
-//! immutable; an entry's flags (ACKNOWLEDGED, COMPENSATED) are trusted
-//! only while its stamp equals the current epoch, which moves on every
-//! open and every gap in notifications.
+//! it, so a damaged value reads as a miss. Bodies change only by
+//! forgetting (redaction, chain removal, tenant erasure), which removes
+//! the entries ([`HotCache::forget`], [`HotCache::wipe`]); an entry's
+//! flags (ACKNOWLEDGED, COMPENSATED) are trusted only while its stamp
+//! equals the current epoch, which moves on every open and every gap in
+//! the change log.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,6 +42,7 @@ const EVICT_BATCH: usize = 512;
 pub(crate) struct Capture {
     epoch: u64,
     generation: u64,
+    forgotten: u64,
 }
 
 /// A cached entry, borrowed from the map.
@@ -113,6 +117,12 @@ pub(crate) struct HotCache {
     raw: RawStore,
     epoch: AtomicU64,
     generation: AtomicU64,
+    /// Moves (inside a write transaction) whenever entries are forgotten,
+    /// so that a fill of records read before cannot bring a removed body
+    /// or payload back.
+    forgotten: AtomicU64,
+    /// The change-log position stored by the previous run, if any.
+    stored_position: Option<u64>,
     bytes: AtomicU64,
     disabled: AtomicBool,
 }
@@ -127,7 +137,7 @@ impl HotCache {
         // cheap; opening checks only the pages opening touches, and a
         // damaged page met later by a read could crash the process.
         raw.check_pages()?;
-        let (epoch, bytes) = raw.write(|w| {
+        let (epoch, bytes, stored_position) = raw.write(|w| {
             match w.get(META, b"format")? {
                 Some(format) if format == FORMAT => {}
                 Some(_) => return Err(foreign(path)),
@@ -136,12 +146,15 @@ impl HotCache {
             }
             let epoch = meta_u64(w, b"epoch")?.saturating_add(1);
             w.put(META, b"epoch", &epoch.to_be_bytes())?;
-            Ok((epoch, meta_u64(w, b"bytes")?))
+            let position = w.get(META, b"position")?.and_then(|v| u64_at(v, 0));
+            Ok((epoch, meta_u64(w, b"bytes")?, position))
         })?;
         Ok(Self {
             raw,
             epoch: AtomicU64::new(epoch),
             generation: AtomicU64::new(0),
+            forgotten: AtomicU64::new(0),
+            stored_position,
             bytes: AtomicU64::new(bytes),
             disabled: AtomicBool::new(false),
         })
@@ -157,7 +170,85 @@ impl HotCache {
         Capture {
             epoch: self.epoch(),
             generation: self.generation.load(Ordering::SeqCst),
+            forgotten: self.forgotten.load(Ordering::SeqCst),
         }
+    }
+
+    /// The change-log position the previous run had read below when it
+    /// stopped (`None`: a new cache, or one of a run that never read).
+    pub(crate) fn stored_position(&self) -> Option<u64> {
+        self.stored_position
+    }
+
+    /// Records that every change below `position` has been applied, so
+    /// that the next run can go on from there (and learn of what was
+    /// forgotten while it was down) instead of distrusting everything.
+    pub(crate) fn save_position(&self, position: u64) {
+        if self.disabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let result = self.raw.write(|w| {
+            w.put(META, b"position", &position.to_be_bytes())?;
+            Ok(self.bytes.load(Ordering::Relaxed))
+        });
+        self.settle("save_position", result);
+    }
+
+    /// Removes the entries of `ids` (redacted or removed events): a read
+    /// goes to PostgreSQL and fills them again as they are now, if they
+    /// still exist. Fills of records read before this cannot store them
+    /// again (see `forgotten`).
+    pub(crate) fn forget(&self, ids: &[EventId]) {
+        // A disabled cache serves nothing; its stored position stops
+        // moving, so the next open replays what it missed from there.
+        if ids.is_empty() || self.disabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let result = self.raw.write(|w| {
+            // Inside the write transaction: a fill compares it inside its
+            // own, so a fill is either before (and its entries are removed
+            // here) or after (and is dropped).
+            self.forgotten.fetch_add(1, Ordering::SeqCst);
+            let mut bytes = meta_u64(w, b"bytes")?;
+            for id in ids {
+                let key = id.as_bytes();
+                let Some(old) = w.get(EVENTS, key)? else {
+                    continue;
+                };
+                let old_len = old.len() as u64;
+                let filled_at = split(old).map(|(_, at, _, _)| at);
+                w.delete(EVENTS, key)?;
+                if let Some(filled_at) = filled_at {
+                    w.delete(AGE, &age_key(filled_at, key))?;
+                }
+                bytes = bytes.saturating_sub(old_len + ENTRY_OVERHEAD);
+            }
+            w.put(META, b"bytes", &bytes.to_be_bytes())?;
+            Ok(bytes)
+        });
+        self.settle("forget", result);
+    }
+
+    /// Removes every entry and distrusts every flag (a tenant was erased,
+    /// or the change log was pruned past this node's position so that
+    /// some forgetting may have been missed).
+    pub(crate) fn wipe(&self) {
+        if self.disabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let result = self.raw.write(|w| {
+            self.forgotten.fetch_add(1, Ordering::SeqCst);
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            w.clear(EVENTS)?;
+            w.clear(AGE)?;
+            w.put(META, b"bytes", &0u64.to_be_bytes())?;
+            Ok(0u64)
+        });
+        if result.is_err() {
+            // `settle` clears the entries again or disables the cache.
+            self.forgotten.fetch_add(1, Ordering::SeqCst);
+        }
+        self.settle("wipe", result);
     }
 
     /// Runs `read` on a snapshot; `None` when the cache is disabled or
@@ -182,6 +273,11 @@ impl HotCache {
             // Inside the write transaction: flag changes are applied in
             // write transactions too, so this comparison is atomic with
             // respect to them.
+            if self.forgotten.load(Ordering::SeqCst) != capture.forgotten {
+                // Something was forgotten since the read: its records may
+                // hold a payload or an event that is gone now.
+                return meta_u64(w, b"bytes");
+            }
             let unchanged = self.generation.load(Ordering::SeqCst) == capture.generation;
             let stamp = if unchanged { capture.epoch } else { 0 };
             let current = self.epoch();
@@ -338,5 +434,75 @@ fn foreign(path: &Path) -> LmdbError {
         path: path.to_path_buf(),
         found: "not an eventdag-tiered cache".into(),
         supported: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use uuid::Uuid;
+
+    fn open(dir: &Path) -> HotCache {
+        HotCache::open(dir, &LmdbOptions::default().map_size(64 << 20)).unwrap()
+    }
+
+    fn record(id: EventId) -> (EventId, Vec<u8>) {
+        // Any bytes do for the accounting; `get` parses, so use `raw` reads.
+        (id, vec![7; 100])
+    }
+
+    fn present(cache: &HotCache, id: EventId) -> bool {
+        cache
+            .raw
+            .read(|r| Ok(r.get(EVENTS, id.as_bytes())?.is_some()))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fill_read_before_a_forget_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path());
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        cache.fill(cache.capture(), &[record(a)]);
+        let before = cache.capture();
+        cache.forget(&[a]);
+        assert!(!present(&cache, a));
+        cache.fill(before, &[record(a), record(b)]);
+        assert!(
+            !present(&cache, a) && !present(&cache, b),
+            "records read before the forget could hold what was forgotten"
+        );
+        cache.fill(cache.capture(), &[record(b)]);
+        assert!(present(&cache, b), "a fill after it stores again");
+    }
+
+    #[test]
+    fn forget_and_wipe_keep_the_accounting() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path());
+        let ids: Vec<EventId> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let records: Vec<_> = ids.iter().map(|id| record(*id)).collect();
+        cache.fill(cache.capture(), &records[..2]);
+        let two = cache.stats();
+        cache.fill(cache.capture(), &records[2..]);
+        cache.forget(&ids[2..]);
+        assert_eq!(cache.stats(), two);
+        let left = cache.raw.read(|r| r.len(AGE)).unwrap();
+        assert_eq!(left, 2, "the age index lost the forgotten entry too");
+        cache.wipe();
+        assert_eq!(cache.stats(), (0, 0));
+        assert_eq!(cache.raw.read(|r| r.len(AGE)).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_position_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path());
+        assert_eq!(cache.stored_position(), None);
+        cache.save_position(42);
+        drop(cache);
+        assert_eq!(open(dir.path()).stored_position(), Some(42));
     }
 }

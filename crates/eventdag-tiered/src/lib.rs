@@ -19,6 +19,12 @@
 //!   change (notifications only wake the follower early). They are served
 //!   only while the follower has proven that everything committed more
 //!   than [`TieredOptions::staleness_bound`] ago has been applied.
+//! - Forgetting ([`eventdag::Forgetting`]) runs in PostgreSQL, then drops
+//!   what is gone from this node's cache before it returns; other nodes'
+//!   followers read it from the change log and drop it too (a redacted
+//!   entry, a removed chain's entries, everything after a tenant
+//!   erasure), within the same bound. A fill of records read before such
+//!   a removal stores nothing.
 //! - The cache is bounded by size and age ([`TieredOptions::max_cache_bytes`],
 //!   [`TieredOptions::max_age`]); a deleted or damaged cache directory
 //!   starts empty; when PostgreSQL is unreachable cached events are still
@@ -51,6 +57,7 @@ mod dag;
 mod dag_store;
 mod error;
 mod event_dag;
+mod forget;
 mod freshness;
 mod listener;
 mod options;

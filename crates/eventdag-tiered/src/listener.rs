@@ -1,6 +1,6 @@
 //! The background tasks of a node: the follower of PostgreSQL's durable
-//! change log that keeps cached flags current and proves it (see
-//! `freshness.rs`), the `LISTEN` connection that only wakes the follower
+//! change log that keeps cached flags current, drops what was forgotten
+//! (redacted, removed, erased) and proves it (see `freshness.rs`), the `LISTEN` connection that only wakes the follower
 //! early, and the evictor. Each holds the cache weakly and ends when the
 //! store is dropped (which also aborts it).
 
@@ -61,6 +61,14 @@ where
     P: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
 {
     let mut position: Option<u64> = None;
+    let mut saved: Option<u64> = None;
+    if let Some(cache) = task.cache.upgrade() {
+        // Go on from where the previous run stopped, so that what was
+        // forgotten while this node was down is applied to what it cached
+        // (flags are distrusted anyway: the open moved the epoch).
+        position = cache.stored_position();
+        saved = position;
+    }
     let mut pending: VecDeque<(u64, u64)> = VecDeque::new();
     let mut pruned_at = Instant::now();
     loop {
@@ -69,11 +77,16 @@ where
             Some(position) => position,
             None => match task.pg.change_log_head().await {
                 // Start at the head: what came before is distrusted by a
-                // new epoch instead of replayed.
+                // new epoch instead of replayed. Entries a run cached
+                // without recording its position are wiped: what was
+                // forgotten since cannot be known.
                 Effect::Ok(head) => {
                     let Some(cache) = task.cache.upgrade() else {
                         return;
                     };
+                    if cache.stats().0 > 0 {
+                        cache.wipe();
+                    }
                     cache.bump_epoch();
                     position = Some(head);
                     continue;
@@ -100,21 +113,35 @@ where
         let (Some(cache), Some(answers)) = (task.cache.upgrade(), task.answers.upgrade()) else {
             return;
         };
+        if start > page.next_transaction {
+            // A stored position no transaction of this server has reached:
+            // the cache was written against another server (or a restored
+            // one). Nothing it holds can be vouched for.
+            tracing::warn!(
+                position = start,
+                next_transaction = page.next_transaction,
+                "the cache's change-log position is ahead of this server; wiping the cache"
+            );
+            cache.wipe();
+            cache.bump_epoch();
+            position = None;
+            saved = None;
+            continue;
+        }
         if page.missed {
             tracing::warn!(
                 position = start,
                 pruned_below = page.pruned_below,
-                "the change log was pruned past this node's position; distrusting every cached flag"
+                "the change log was pruned past this node's position; wiping the cache (a \
+                 redaction or removal may have been missed) and distrusting every flag"
             );
+            cache.wipe();
             cache.bump_epoch();
         }
-        for change in &page.changes {
-            match *change {
-                LoggedChange::FlagsAdded {
-                    event_id, flags, ..
-                } => cache.set_flags(event_id, flags),
-                LoggedChange::Appended { tenant_id, .. } => answers.appended(tenant_id),
-            }
+        apply(&page.changes, &cache, &answers);
+        if saved != Some(page.next) {
+            cache.save_position(page.next);
+            saved = Some(page.next);
         }
         drop((cache, answers));
         position = Some(page.next);
@@ -144,6 +171,38 @@ where
         if page.changes.len() < MAX_CHANGES_PER_PAGE && !nap(&task).await {
             return;
         }
+    }
+}
+
+/// Applies one page of changes to the cache: flags set, remembered
+/// answers of tenants that appended or lost events outdated, redacted
+/// and removed events' entries dropped, everything dropped when a tenant
+/// was erased (the log does not say which one).
+fn apply(changes: &[LoggedChange], cache: &HotCache, answers: &Answers) {
+    let mut forgotten = Vec::new();
+    let mut erased = false;
+    for change in changes {
+        match *change {
+            LoggedChange::FlagsAdded {
+                event_id, flags, ..
+            } => cache.set_flags(event_id, flags),
+            LoggedChange::Appended { tenant_id, .. } => answers.appended(tenant_id),
+            LoggedChange::Redacted { event_id, .. } => forgotten.push(event_id),
+            LoggedChange::Removed {
+                tenant_id,
+                event_id,
+            } => {
+                answers.appended(tenant_id);
+                forgotten.push(event_id);
+            }
+            LoggedChange::TenantErased => erased = true,
+        }
+    }
+    if erased {
+        cache.wipe();
+        cache.bump_epoch();
+    } else {
+        cache.forget(&forgotten);
     }
 }
 

@@ -226,6 +226,10 @@ async fn flags_set_on_this_node_or_another_reach_the_cache_within_the_bound() {
     .await
     .expect("the compensation never reached the cache");
     assert!(seen <= bound, "stale for {seen:?}, bound {bound:?}");
+    // The first read that saw it may have come from PostgreSQL (a loaded
+    // machine lets the proof lapse for a moment); only after the bound is
+    // every read, from either tier, sure to show it.
+    tokio::time::sleep(bound).await;
     assert_eq!(
         ok(store.read(root.id()).await),
         ok(pg.read(root.id()).await)
@@ -322,4 +326,41 @@ async fn batches_and_appends_fill_the_cache_after_the_commit() {
         stored.payload_bytes,
         serde_json::to_vec(&json!({"tampered": true})).unwrap()
     );
+}
+
+/// What another node forgets while this one is down is applied to its
+/// cache when it opens again: the follower goes on from the change-log
+/// position the previous run stored, so the redacted entry goes and the
+/// other stays (a cache without a stored position would be wiped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgetting_while_a_node_is_down_is_applied_when_it_opens_again() {
+    use eventdag::Forgetting;
+
+    let (store, guard) = fresh().await;
+    let kept = ok(store.append_new(NewEvent::new(json!({"k": 1}))).await);
+    let secret = ok(store
+        .append_new(NewEvent::new(json!({"email": "ada@example.com"})))
+        .await);
+    assert_eq!(store.cache_stats().entries, 2, "appends fill the cache");
+    drop(store);
+    let pg = other_node(&guard).await;
+    ok(pg
+        .redact(DEFAULT_TENANT, secret.id(), "erasure request".into())
+        .await);
+    let again: TieredDag<Value> = TieredDag::open_with(
+        guard.cache_dir.path(),
+        &guard.database.url(),
+        test_options(),
+    )
+    .await
+    .unwrap();
+    assert!(again.wait_fresh(Duration::from_secs(10)).await);
+    assert_eq!(
+        again.cache_stats().entries,
+        1,
+        "the redacted entry went, the other stayed"
+    );
+    let read = ok(again.read(secret.id()).await);
+    assert!(read.is_redacted() && read.payload == Value::Null);
+    assert_eq!(ok(again.read(kept.id()).await), kept);
 }

@@ -46,3 +46,5 @@ async fn race_store() -> (TieredDag<Value>, Guard) {
 const RACE_EVENTS: usize = 2_000;
 
 eventdag_testkit::queue_suite!(fresh_store, race_store, RACE_EVENTS);
+
+eventdag_testkit::forgetting_suite!(fresh_store, corrupt);

@@ -3,7 +3,8 @@
 //! node A; it re-runs itself with `TIERED_NODE_B` set to be node B.
 //!
 //! B caches a chain, then watches it while A acknowledges, appends,
-//! compensates and cancels. For each change B reports the wall-clock time
+//! compensates and cancels; then B watches events it cached while A
+//! redacts one, removes a chain (retention) and erases a tenant. For each change B reports the wall-clock time
 //! it first served the new state; A subtracts the time its call returned
 //! (after the commit). The largest difference is the measured staleness,
 //! asserted to be within the documented bound (`staleness_bound`, 1 s by
@@ -27,9 +28,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use eventdag::{
-    DagStore, Effect, EventDag, EventFlags, EventId, EventKind, UpstreamSignal, DEFAULT_TENANT,
+    now_micros, DagStore, Effect, ErrorEffect, EventDag, EventDagExt, EventFlags, EventId,
+    EventKind, Forgetting, NewEvent, UpstreamSignal, DEFAULT_TENANT,
 };
-use eventdag_testkit::support::{ok, put};
+use eventdag_testkit::support::{ok, put, TENANT_B, TENANT_C};
 use eventdag_tiered::TieredDag;
 use serde_json::Value;
 
@@ -82,6 +84,9 @@ async fn node_b(spec: &str) {
     let url = parts.next().unwrap().to_owned();
     let root: EventId = parts.next().unwrap().parse().unwrap();
     let child: EventId = parts.next().unwrap().parse().unwrap();
+    let secret: EventId = parts.next().unwrap().parse().unwrap();
+    let old_child: EventId = parts.next().unwrap().parse().unwrap();
+    let erased: EventId = parts.next().unwrap().parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let b: TieredDag<Value> = TieredDag::open_with(dir.path(), &url, common::test_options())
         .await
@@ -91,6 +96,12 @@ async fn node_b(spec: &str) {
     assert_eq!(walked.len(), 2);
     assert!(!walked[0].is_acknowledged());
     let correlation = walked[0].header.correlation_id;
+    // Cache what A will forget: reads from here on come from the cache.
+    assert!(!ok(b.read(secret).await).is_redacted());
+    assert_eq!(ok(b.walk_ancestors(old_child, 10).await).len(), 2);
+    ok(b.read(erased).await);
+    let cached = b.cache_stats().entries;
+    assert!(cached >= 5, "B caches what it read: {cached}");
     println!("B ready");
 
     let seen = first_seen("the acknowledgment", || async {
@@ -118,6 +129,26 @@ async fn node_b(spec: &str) {
     })
     .await;
     println!("B cancel {seen}");
+    let seen = first_seen("the redaction", || async {
+        let event = ok(b.read(secret).await);
+        event.is_redacted() && event.payload == Value::Null
+    })
+    .await;
+    println!("B redact {seen}");
+    let gone = |result: Effect<eventdag::Event<Value>>| {
+        matches!(result, Effect::Err(ErrorEffect::NotFound { .. }))
+    };
+    let seen = first_seen("the chain removal", || async {
+        gone(b.read(old_child).await)
+            && matches!(
+                b.walk_ancestors(old_child, 10).await,
+                Effect::Err(ErrorEffect::NotFound { .. })
+            )
+    })
+    .await;
+    println!("B remove {seen}");
+    let seen = first_seen("the erasure", || async { gone(b.read(erased).await) }).await;
+    println!("B erase {seen}");
 
     // After the bound, everything B serves equals PostgreSQL's state.
     tokio::time::sleep(b.options().get_staleness_bound()).await;
@@ -203,7 +234,39 @@ async fn node_a() {
         EventFlags::REQUIRES_ACK,
     )
     .await;
-    let spec = format!("{},{},{}", guard.database.url(), root.id(), child.id());
+    let secret = ok(a
+        .append_new(NewEvent::new(
+            serde_json::json!({"email": "ada@example.com"}),
+        ))
+        .await);
+    let old = now_micros() - 86_400 * 1_000_000;
+    let old_root = ok(a
+        .append_new(
+            NewEvent::new(serde_json::json!({"old": 1}))
+                .tenant(TENANT_B)
+                .timestamp(old),
+        )
+        .await);
+    let old_child = ok(a
+        .append_new(
+            NewEvent::new(serde_json::json!({"old": 2}))
+                .tenant(TENANT_B)
+                .parents([old_root.id()])
+                .timestamp(old),
+        )
+        .await);
+    let erased = ok(a
+        .append_new(NewEvent::new(serde_json::json!({"leaving": 1})).tenant(TENANT_C))
+        .await);
+    let spec = format!(
+        "{},{},{},{},{},{}",
+        guard.database.url(),
+        root.id(),
+        child.id(),
+        secret.id(),
+        old_child.id(),
+        erased.id()
+    );
     let mut process = Command::new(std::env::current_exe().unwrap())
         .env(ENV, spec)
         .stdout(Stdio::piped())
@@ -265,6 +328,33 @@ async fn node_a() {
     staleness.push((
         "cancel",
         tokio::task::block_in_place(|| b.seen("cancel")) - committed,
+    ));
+
+    ok(
+        a.redact(DEFAULT_TENANT, secret.id(), "erasure request".into())
+            .await,
+    );
+    let committed = now_us();
+    staleness.push((
+        "redaction",
+        tokio::task::block_in_place(|| b.seen("redact")) - committed,
+    ));
+
+    assert_eq!(
+        ok(a.remove_chain(TENANT_B, old_root.id(), now_micros()).await),
+        eventdag::ChainRemoval::Removed { events: 2 }
+    );
+    let committed = now_us();
+    staleness.push((
+        "chain removal",
+        tokio::task::block_in_place(|| b.seen("remove")) - committed,
+    ));
+
+    ok(a.erase_tenant(TENANT_C).await);
+    let committed = now_us();
+    staleness.push((
+        "tenant erasure",
+        tokio::task::block_in_place(|| b.seen("erase")) - committed,
     ));
     tokio::task::block_in_place(|| expect(&mut b, "done"));
     let status = b.process.wait().unwrap();

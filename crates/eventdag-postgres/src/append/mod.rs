@@ -40,8 +40,8 @@ pub(crate) enum Outcome<P> {
 enum Failure {
     /// A domain or operational error: returned.
     Error(ErrorEffect),
-    /// Another transaction inserted one of the ids first: try again (the
-    /// retry finds the stored event and compares it).
+    /// Another transaction inserted one of the ids first, or removed an
+    /// event the batch names: try again (the retry reads them afresh).
     IdRaced,
 }
 
@@ -51,10 +51,16 @@ impl From<ErrorEffect> for Failure {
     }
 }
 
-/// How often an append is retried after losing a race on an event id.
+/// `src` of a row of `READ_LANES_AND_CHAINS` naming an event read before
+/// the tenant lock that is gone since.
+const GONE: i16 = 2;
+
+/// How often an append is retried after losing a race on an event id (or
+/// finding an event it read removed since).
 const ID_RACE_ATTEMPTS: usize = 3;
 
 type LaneOrChain = (
+    i16,
     Uuid,
     Option<Uuid>,
     Option<i64>,
@@ -135,10 +141,12 @@ where
         operation: &str,
     ) -> Result<Prefetched, Failure> {
         let sql = |error: sqlx::Error| Failure::Error(nothing_written(self.sql(operation, &error)));
-        // Events are immutable, so the named ones (the batch's own ids and
-        // their parents) are read before the tenant lock, which is then
-        // held one round trip less. One that commits meanwhile is not
-        // missed: its id makes the insert fail and the retry reads it.
+        // The named events (the batch's own ids and their parents) are read
+        // before the tenant lock, which is then held one round trip less.
+        // One that commits meanwhile is not missed: its id makes the insert
+        // fail and the retry reads it. One removed meanwhile (chain removal
+        // and tenant erasure delete under the tenant lock) is found gone by
+        // the read after the lock, and the group starts again.
         let valid = || batches.iter().flat_map(|batch| batch.valid());
         let own: Vec<EventId> = valid().map(Prepared::id).collect();
         let mut named = own.clone();
@@ -180,21 +188,26 @@ where
             .unzip();
         let (chain_tenants, chain_ids): (Vec<TenantId>, Vec<EventId>) =
             lookups.chains.iter().copied().unzip();
+        let read_before: Vec<EventId> = named.keys().copied().collect();
         let rows: Vec<LaneOrChain> = sqlx::query_as(sql::READ_LANES_AND_CHAINS)
             .bind(&lane_tenants)
             .bind(&lane_numbers)
             .bind(&chain_tenants)
             .bind(&chain_ids)
+            .bind(&read_before)
             .fetch_all(&mut **tx)
             .await
             .map_err(sql)?;
+        if rows.iter().any(|row| row.0 == GONE) {
+            return Err(Failure::IdRaced);
+        }
         let mut read = Prefetched {
             named,
             lookups,
             last_cursor: locked.into_iter().collect(),
             ..Prefetched::default()
         };
-        for (tenant, correlation, lane, next, cancelled, until) in rows {
+        for (_, tenant, correlation, lane, next, cancelled, until) in rows {
             match (correlation, lane, next) {
                 (Some(correlation), _, _) => {
                     let until = until

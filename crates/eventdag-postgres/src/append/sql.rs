@@ -24,16 +24,22 @@ JOIN eventdag_events e ON e.tenant_id = i.tenant_id AND e.event_id = i.event_id 
 WHERE i.event_id = ANY($1)";
 
 /// The lanes' next free sequences and the chains' states the flow asks
-/// for, in one statement.
+/// for, and which of the events read before the tenant lock (`$5`) are
+/// gone since — removed with their chain or their tenant, which hold
+/// this lock while they delete — in one statement. `src`: 0 lane, 1
+/// chain, 2 gone.
 pub(super) const READ_LANES_AND_CHAINS: &str = "\
-SELECT l.tenant_id, NULL::uuid AS correlation_id, l.lane, l.next_sequence, \
+SELECT 0::int2 AS src, l.tenant_id, NULL::uuid AS correlation_id, l.lane, l.next_sequence, \
        NULL::text AS cancelled, NULL::bigint AS until \
 FROM eventdag_lanes l JOIN unnest($1::uuid[], $2::int8[]) AS x(t, n) \
   ON l.tenant_id = x.t AND l.lane = x.n \
 UNION ALL \
-SELECT c.tenant_id, c.correlation_id, NULL, NULL, c.cancelled, c.backpressure_until \
+SELECT 1::int2, c.tenant_id, c.correlation_id, NULL, NULL, c.cancelled, c.backpressure_until \
 FROM eventdag_chains c JOIN unnest($3::uuid[], $4::uuid[]) AS y(t, c) \
-  ON c.tenant_id = y.t AND c.correlation_id = y.c";
+  ON c.tenant_id = y.t AND c.correlation_id = y.c \
+UNION ALL \
+SELECT 2::int2, z.id, NULL, NULL, NULL, NULL, NULL FROM unnest($5::uuid[]) AS z(id) \
+WHERE NOT EXISTS (SELECT 1 FROM eventdag_event_ids i WHERE i.event_id = z.id)";
 
 /// Every row of the batch — events, id directory, edges, lane counters,
 /// log cursors, one change-log row per tenant (migration 0004) — in one
