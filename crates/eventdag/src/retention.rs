@@ -260,8 +260,6 @@ pub type Archive<'a, P> = dyn FnMut(&[Event<P>]) -> Result<(), ErrorEffect> + Se
 /// is given, each chain's events are handed to it (in topological order)
 /// before the chain is removed; an archive error stops the run before
 /// that chain is touched.
-// The callback's type is spelled out so callers pass a plain closure.
-#[allow(clippy::type_complexity)]
 pub async fn apply_retention<S: Forgetting + ?Sized>(
     store: &S,
     plan: &RetentionPlan,
