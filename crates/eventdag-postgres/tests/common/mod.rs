@@ -11,9 +11,10 @@ pub(crate) async fn scratch_database() -> Guard {
     Guard::create().await
 }
 
-/// A fresh store on a fresh database, with `options`.
+/// A fresh store on a fresh database (copied from the migrated
+/// template), with `options`.
 pub(crate) async fn fresh_with(options: PgOptions) -> (PgDag<Value>, Guard) {
-    let guard = scratch_database().await;
+    let guard = Guard::migrated().await;
     let store = PgDag::connect_with(&guard.url(), options)
         .await
         .expect("connect to the scratch database");

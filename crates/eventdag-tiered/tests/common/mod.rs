@@ -32,7 +32,7 @@ pub(crate) fn test_options() -> TieredOptions {
 /// A fresh store on a fresh database and cache directory, fresh (cached
 /// flags served) before it is returned.
 pub(crate) async fn fresh_with(options: TieredOptions) -> (TieredDag<Value>, Guard) {
-    let database = Database::create().await;
+    let database = Database::migrated().await;
     let cache_dir = tempfile::Builder::new()
         .prefix("eventdag-tiered-")
         .tempdir()
