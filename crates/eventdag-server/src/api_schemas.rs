@@ -29,10 +29,139 @@ pub(crate) struct EventDoc {
     acknowledged: bool,
     /// Encoded payload size in bytes.
     payload_size: u32,
-    /// The payload.
+    /// The payload; `null` when the event is redacted.
     payload: serde_json::Value,
     /// BLAKE3 hash, 64 hex digits.
     hash: String,
+    /// The rule `hash` was computed by: 1 (covers the payload bytes) or
+    /// 2 (covers a BLAKE3 hash of them, so redaction keeps it valid).
+    #[schema(minimum = 1, maximum = 2)]
+    hash_version: u8,
+    /// Present only when the payload was redacted.
+    #[schema(required = false)]
+    redaction: Option<RedactionDoc>,
+}
+
+/// The mark of a redacted event.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RedactionDoc {
+    /// Why, as the redacting caller said.
+    reason: String,
+    /// When, µs since the Unix epoch.
+    #[schema(schema_with = u64_schema)]
+    redacted_at: u64,
+    /// BLAKE3 of the removed payload bytes, 64 hex digits.
+    payload_hash: String,
+}
+
+/// A chain a retention plan removes.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PlannedRemovalDoc {
+    #[schema(schema_with = uuid_schema)]
+    correlation_id: String,
+    /// Events in the chain.
+    events: u64,
+    /// Its newest event's timestamp, µs.
+    #[schema(schema_with = u64_schema)]
+    newest_timestamp: u64,
+    /// The kind of its shallowest event, which chose the rule.
+    root_kind: u16,
+    /// Every event is older than this, µs.
+    #[schema(schema_with = u64_schema)]
+    older_than: u64,
+}
+
+/// A chain old enough that is kept, or was not removed.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct KeptChainDoc {
+    #[schema(schema_with = uuid_schema)]
+    correlation_id: String,
+    /// `dependent` (an event of another chain names one of its events as
+    /// parent: `child`, `parent`), `too_young` / `unacknowledged`
+    /// (`event_id`), `empty` (already gone).
+    reason: KeptReasonDoc,
+    #[schema(required = false, schema_with = uuid_schema)]
+    child: Option<String>,
+    #[schema(required = false, schema_with = uuid_schema)]
+    parent: Option<String>,
+    #[schema(required = false, schema_with = uuid_schema)]
+    event_id: Option<String>,
+}
+
+/// Why a chain stays.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum KeptReasonDoc {
+    Dependent,
+    TooYoung,
+    Unacknowledged,
+    Empty,
+}
+
+/// What a retention policy removes now.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RetentionPlanDoc {
+    #[schema(schema_with = uuid_schema)]
+    tenant_id: String,
+    /// The time ages are measured from, µs.
+    #[schema(schema_with = u64_schema)]
+    now: u64,
+    /// Events read to plan.
+    scanned_events: u64,
+    /// Chains to remove, each before the chains it depends on.
+    remove: Vec<PlannedRemovalDoc>,
+    /// Old chains kept.
+    kept: Vec<KeptChainDoc>,
+}
+
+/// What a retention run removed.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RetentionReportDoc {
+    removed_chains: u64,
+    removed_events: u64,
+    /// The plan's kept chains, and planned chains the check inside the
+    /// write kept (changed since the plan).
+    kept: Vec<KeptChainDoc>,
+}
+
+/// The answer of `POST /v1/retention/run`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RetentionRunDoc {
+    dry_run: bool,
+    plan: RetentionPlanDoc,
+    /// `null` for a dry run.
+    report: Option<RetentionReportDoc>,
+    /// The archive file written on the server, if any.
+    archive: Option<String>,
+}
+
+/// The answer of `DELETE /v1/correlations/{correlation_id}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ChainRemovalDoc {
+    /// `removed` or `kept`.
+    outcome: ChainOutcomeDoc,
+    /// Events removed (`removed`).
+    #[schema(required = false)]
+    events: Option<u64>,
+    /// Why it stays (`kept`).
+    #[schema(required = false)]
+    reason: Option<KeptReasonDoc>,
+    #[schema(required = false, schema_with = uuid_schema)]
+    child: Option<String>,
+    #[schema(required = false, schema_with = uuid_schema)]
+    parent: Option<String>,
+    #[schema(required = false, schema_with = uuid_schema)]
+    event_id: Option<String>,
+}
+
+/// What a chain removal came to.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum ChainOutcomeDoc {
+    Removed,
+    Kept,
 }
 
 /// A position.

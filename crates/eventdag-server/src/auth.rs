@@ -94,6 +94,83 @@ impl ApiKey {
     }
 }
 
+/// The shortest administrator key accepted, in characters.
+pub const MIN_ADMIN_KEY_CHARS: usize = 32;
+
+/// The administrator's credential (setting `admin_key`), kept only as the
+/// SHA-256 of the key: the plaintext is hashed as the settings are read
+/// and dropped. In settings it is written as the key itself or as
+/// `sha256:<64 hex digits>`; it is always printed in the second form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminKey {
+    hash: [u8; 32],
+}
+
+impl std::fmt::Debug for AdminKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminKey(sha256:…)")
+    }
+}
+
+/// Why a text is not an administrator key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid admin_key: {0}")]
+pub struct AdminKeyError(String);
+
+impl AdminKey {
+    /// The key `text`: `sha256:<64 hex digits>` (the hash of the key), or
+    /// the key itself, at least [`MIN_ADMIN_KEY_CHARS`] printable
+    /// characters without spaces.
+    ///
+    /// # Errors
+    /// [`AdminKeyError`] saying what is accepted.
+    pub fn parse(text: &str) -> Result<Self, AdminKeyError> {
+        if let Some(hex_digits) = text.strip_prefix("sha256:") {
+            let mut hash = [0u8; 32];
+            return hex::decode_to_slice(hex_digits, &mut hash)
+                .map(|()| Self { hash })
+                .map_err(|_| AdminKeyError("sha256: must be followed by 64 hex digits".into()));
+        }
+        let printable = text.chars().all(|c| c.is_ascii_graphic());
+        if text.chars().count() < MIN_ADMIN_KEY_CHARS || !printable {
+            return Err(AdminKeyError(format!(
+                "the key must be at least {MIN_ADMIN_KEY_CHARS} printable ASCII characters without spaces (e.g. `openssl rand -hex 32`), or sha256:<64 hex digits> of such a key"
+            )));
+        }
+        Ok(Self {
+            hash: Sha256::digest(text.as_bytes()).into(),
+        })
+    }
+
+    /// Whether `presented` is this key (SHA-256, compared in constant
+    /// time, as for tenant keys).
+    #[must_use]
+    pub fn matches(&self, presented: &str) -> bool {
+        let hash: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        bool::from(hash.ct_eq(&self.hash))
+    }
+
+    /// `sha256:<hex>`: how the key is printed and can be configured
+    /// without writing the key itself into a file.
+    #[must_use]
+    pub fn hashed_text(&self) -> String {
+        format!("sha256:{}", hex::encode(self.hash))
+    }
+}
+
+impl serde::Serialize for AdminKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.hashed_text())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AdminKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Who is calling: the tenant and, with a key, the key's prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Caller {
@@ -108,8 +185,11 @@ pub(crate) struct Caller {
 pub(crate) struct KeyCache {
     ttl: Duration,
     found: Mutex<HashMap<String, (ApiKeyRecord, Instant)>>,
-    /// `Some(at)` once a key was seen to exist at `at`: keys are never
-    /// deleted (revoked ones stay), so once true it stays true.
+    /// `Some(at)` once a key was seen to exist at `at`. Once true it stays
+    /// true for the life of the server, even when tenant erasure removes
+    /// the last key: a server that required keys must never fall back to
+    /// serving the default tenant to anyone (a restart on a non-loopback
+    /// address without keys is refused by `serve`).
     any_key_seen: Mutex<Option<Instant>>,
     none_checked: Mutex<Option<Instant>>,
 }
@@ -145,6 +225,14 @@ impl KeyCache {
             self.any_key_seen.lock().get_or_insert_with(Instant::now);
         }
         Ok(record)
+    }
+
+    /// Drops every remembered key of `tenant` (after its erasure), so that
+    /// its keys stop working at once rather than after the cache's ttl.
+    pub(crate) fn forget_tenant(&self, tenant: TenantId) {
+        self.found
+            .lock()
+            .retain(|_, (record, _)| record.tenant_id != tenant);
     }
 
     /// Whether any key (revoked or not) exists: once one does, every
@@ -251,6 +339,44 @@ pub(crate) async fn authenticate<S: ServerStore>(
     next.run(request).await
 }
 
+/// Middleware for `/v1/admin`: the request must carry the administrator
+/// key (`admin_key`). With none configured the routes are off (403); a
+/// missing or wrong key, tenant keys included, is 401. Tenant keys are
+/// never looked up here, so no tenant can reach these routes.
+pub(crate) async fn authenticate_admin<S: ServerStore>(
+    State(state): State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(admin) = &state.config().admin_key else {
+        return ApiError::Forbidden(
+            "the admin routes are off: this server has no admin_key setting".into(),
+        )
+        .into_response();
+    };
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    match presented {
+        Some(key) if admin.matches(key) => next.run(request).await,
+        Some(_) => ApiError::Unauthorized(
+            "not the administrator key: the admin routes take only the server's admin_key, never a tenant's key".into(),
+        )
+        .into_response(),
+        None => ApiError::Unauthorized(
+            "missing administrator key: send `Authorization: Bearer <admin key>`".into(),
+        )
+        .into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +401,25 @@ mod tests {
             "edk_ABCDEFGH_0123456789abcdef0123456789abcdef",
         ] {
             assert_eq!(ApiKey::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn admin_keys_keep_only_a_hash_and_match_in_both_forms() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let key = AdminKey::parse(secret).unwrap();
+        assert!(key.matches(secret));
+        assert!(!key.matches("0123456789abcdef0123456789abcdeX"));
+        let hashed = key.hashed_text();
+        assert!(hashed.starts_with("sha256:") && !hashed.contains(secret));
+        assert_eq!(AdminKey::parse(&hashed).unwrap(), key);
+        assert!(!format!("{key:?}").contains(&hashed[7..]));
+        for refused in [
+            "short",
+            "sha256:12",
+            "with space 0123456789abcdef0123456789",
+        ] {
+            assert!(AdminKey::parse(refused).is_err(), "{refused}");
         }
     }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 use eventdag::TenantId;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AdminKey;
+
 /// A sustained rate with a burst above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +113,24 @@ pub struct ServerConfig {
     /// HTTP; with keys on a non-loopback address the server warns loudly
     /// at start, since keys would cross the network in clear).
     pub tls: Option<TlsConfig>,
+    /// How often the server runs every tenant's retention policy
+    /// (`Forgetting::retention_policies`, then plan and apply). 0 turns
+    /// the background run off (`POST /v1/retention/run` still works).
+    /// Default 1 h.
+    #[serde(with = "humantime_serde")]
+    pub retention_interval: Duration,
+    /// A directory where every retention run (background or requested)
+    /// writes the events it removes, as JSON lines, before removing them:
+    /// one file per tenant per run, `<tenant>-<µs>.jsonl`. Default none:
+    /// removed events are gone.
+    pub retention_archive_dir: Option<PathBuf>,
+    /// The administrator's credential for the `/v1/admin` routes (tenant
+    /// erasure), sent as `Authorization: Bearer <key>`. Given as the key
+    /// itself (at least 32 characters, e.g. `openssl rand -hex 32`) or as
+    /// `sha256:<64 hex digits>` of it; only the hash is kept in memory
+    /// and printed. Default none: the admin routes answer 403. No tenant
+    /// key ever reaches them.
+    pub admin_key: Option<AdminKey>,
 }
 
 /// The default listen address of SPEC §7.
@@ -137,6 +157,9 @@ impl Default for ServerConfig {
             chains_scan_events: 10_000,
             chains_default_limit: 20,
             tls: None,
+            retention_interval: Duration::from_secs(3600),
+            retention_archive_dir: None,
+            admin_key: None,
         }
     }
 }
@@ -202,6 +225,20 @@ impl ServerConfig {
         for (setting, per_second, burst) in limits {
             if per_second > 0 && burst == 0 {
                 return fail(&setting, "must be at least 1 when the rate is not 0".into());
+            }
+        }
+        if self.retention_interval > crate::retention::MAX_RETENTION_INTERVAL {
+            return fail(
+                "retention_interval",
+                "accepted at most 366 days (0 turns the background run off)".into(),
+            );
+        }
+        if let Some(dir) = &self.retention_archive_dir {
+            if !dir.is_dir() {
+                return fail(
+                    "retention_archive_dir",
+                    format!("{} is not a directory; create it first", dir.display()),
+                );
             }
         }
         for origin in &self.cors_origins {

@@ -60,6 +60,10 @@ pub enum ApiError {
         /// The configured request timeout.
         after_ms: u64,
     },
+    /// Something other than an event is not there (a tenant's retention
+    /// policy, a tenant by name). HTTP 404 with code `not_found`.
+    #[error("{0}")]
+    NotFound(String),
     /// No such route. HTTP 404 with code `no_route`.
     #[error("no route for {method} {path}")]
     NoRoute {
@@ -124,7 +128,7 @@ impl ApiError {
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NoRoute { .. } => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::NoRoute { .. } => StatusCode::NOT_FOUND,
         }
     }
 
@@ -140,6 +144,7 @@ impl ApiError {
             Self::BodyTooLarge { .. } => "payload_too_large",
             Self::TooManyRequests { code, .. } => code,
             Self::Timeout { .. } => "timeout",
+            Self::NotFound(_) => "not_found",
             Self::NoRoute { .. } => "no_route",
         }
     }

@@ -38,6 +38,7 @@ mod openapi;
 mod openapi_rules;
 mod query;
 mod rate_limit;
+mod retention;
 mod router;
 mod routes;
 mod serve;
@@ -50,10 +51,11 @@ pub use admin::{
     create_api_key, create_tenant, list_tenants, revoke_api_key, AdminError, CreatedKey,
     CreatedTenant, KeySummary, TenantSummary,
 };
-pub use auth::{ApiKey, KEY_PREFIX_LEN, KEY_SCHEME};
+pub use auth::{AdminKey, AdminKeyError, ApiKey, KEY_PREFIX_LEN, KEY_SCHEME, MIN_ADMIN_KEY_CHARS};
 pub use config::{ConfigError, RateLimit, ServerConfig, TlsConfig, DEFAULT_ADDR};
 pub use error::{ApiError, ServeError};
 pub use openapi::openapi_document;
+pub use retention::RetentionArchive;
 pub use router::app;
 pub use serve::{serve, serve_listener, shutdown_signal};
 pub use state::{AppState, ServerStore};

@@ -28,6 +28,9 @@ struct MetricSet {
     store_seconds: HistogramVec,
     appended: IntCounter,
     store_errors: IntCounterVec,
+    retention_runs: IntCounterVec,
+    retention_removed_events: IntCounter,
+    retention_removed_chains: IntCounter,
 }
 
 /// What a store operation came to, as a label: a closed set, so that a
@@ -98,6 +101,24 @@ impl MetricSet {
             ),
             &["operation"],
         )?;
+        let retention_runs = IntCounterVec::new(
+            Opts::new(
+                "eventdag_retention_runs_total",
+                "Retention runs of one tenant's policy, by trigger (background, request) and outcome (ok, failed)",
+            ),
+            &["trigger", "outcome"],
+        )?;
+        let retention_removed_events = IntCounter::new(
+            "eventdag_retention_removed_events_total",
+            "Events removed by retention runs of this server",
+        )?;
+        let retention_removed_chains = IntCounter::new(
+            "eventdag_retention_removed_chains_total",
+            "Correlation chains removed by retention runs of this server",
+        )?;
+        registry.register(Box::new(retention_runs.clone()))?;
+        registry.register(Box::new(retention_removed_events.clone()))?;
+        registry.register(Box::new(retention_removed_chains.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_seconds.clone()))?;
         registry.register(Box::new(store_seconds.clone()))?;
@@ -109,6 +130,9 @@ impl MetricSet {
             store_seconds,
             appended,
             store_errors,
+            retention_runs,
+            retention_removed_events,
+            retention_removed_chains,
         })
     }
 }
@@ -139,6 +163,21 @@ impl Metrics {
     pub(crate) fn appended(&self, events: usize) {
         if let Some(set) = &self.set {
             set.appended.inc_by(events as u64);
+        }
+    }
+
+    /// Counts one retention run of one tenant (`trigger`: `background` or
+    /// `request`) and what it removed.
+    pub(crate) fn retention_run(&self, trigger: &'static str, removed: Option<(usize, usize)>) {
+        if let Some(set) = &self.set {
+            let outcome = if removed.is_some() { "ok" } else { "failed" };
+            set.retention_runs
+                .with_label_values(&[trigger, outcome])
+                .inc();
+            if let Some((chains, events)) = removed {
+                set.retention_removed_chains.inc_by(chains as u64);
+                set.retention_removed_events.inc_by(events as u64);
+            }
         }
     }
 

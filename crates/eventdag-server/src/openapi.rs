@@ -6,10 +6,14 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use crate::api_schemas::{
-    ErrorDetailDoc, ErrorDoc, EventDoc, PositionDoc, SignalDoc, SignalRecordDoc, SignalSentDoc,
+    ChainOutcomeDoc, ChainRemovalDoc, ErrorDetailDoc, ErrorDoc, EventDoc, KeptChainDoc,
+    KeptReasonDoc, PlannedRemovalDoc, PositionDoc, RedactionDoc, RetentionPlanDoc,
+    RetentionReportDoc, RetentionRunDoc, SignalDoc, SignalRecordDoc, SignalSentDoc,
 };
 use crate::openapi_rules::LayerResponses;
-use crate::routes::{acks, chains, events, pending, queue, signals, streams, system, walks};
+use crate::routes::{
+    acks, chains, events, forget, pending, queue, signals, streams, system, walks,
+};
 use crate::wire::{NewEventBody, PositionBody};
 
 #[derive(OpenApi)]
@@ -43,6 +47,13 @@ use crate::wire::{NewEventBody, PositionBody};
         signals::list,
         streams::events,
         streams::signals,
+        forget::redact,
+        forget::get_retention,
+        forget::put_retention,
+        forget::delete_retention,
+        forget::run_retention,
+        forget::remove_chain,
+        forget::erase_tenant,
         system::healthz,
         system::metrics,
         document,
@@ -70,7 +81,21 @@ use crate::wire::{NewEventBody, PositionBody};
         chains::EventRefDoc,
         chains::ChainSummaryDoc,
         chains::ChainListDoc,
-        pending::PendingDoc
+        pending::PendingDoc,
+        RedactionDoc,
+        PlannedRemovalDoc,
+        KeptChainDoc,
+        KeptReasonDoc,
+        RetentionPlanDoc,
+        RetentionReportDoc,
+        RetentionRunDoc,
+        ChainRemovalDoc,
+        ChainOutcomeDoc,
+        forget::RedactBody,
+        forget::RetentionRuleBody,
+        forget::RetentionPolicyBody,
+        forget::RetentionDoc,
+        forget::ErasureDoc
     )),
     modifiers(&LayerResponses)
 )]

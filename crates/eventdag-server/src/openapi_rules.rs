@@ -29,7 +29,7 @@ const UUID_PARAMETERS: &[&str] = &["id", "correlation_id", "parent", "event_id",
 const U32_PARAMETERS: &[&str] = &["lane", "min_depth", "max_depth"];
 
 /// Parameters that are `u64` (`format: int64` would cap them at 2^63 - 1).
-const U64_PARAMETERS: &[&str] = &["after", "Last-Event-ID"];
+const U64_PARAMETERS: &[&str] = &["after", "Last-Event-ID", "older_than"];
 
 /// Adds what the shared layers answer to every operation.
 pub(crate) struct LayerResponses;
@@ -81,9 +81,14 @@ fn complete(path: &str, is_post: bool, operation: &mut Operation) {
             "Rate limit of this API key exceeded, or backpressure; see Retry-After",
         );
         let bearer = SecurityRequirement::new(SCHEME, Vec::<String>::new());
-        // Without keys the server serves the default tenant: no
-        // credentials is also valid.
-        operation.security = Some(vec![bearer, SecurityRequirement::default()]);
+        operation.security = if path.starts_with("/v1/admin/") {
+            // Only the administrator key, never none.
+            Some(vec![bearer])
+        } else {
+            // Without keys the server serves the default tenant: no
+            // credentials is also valid.
+            Some(vec![bearer, SecurityRequirement::default()])
+        };
     } else {
         operation.security = Some(vec![SecurityRequirement::default()]);
     }
@@ -135,12 +140,11 @@ impl Modify for LayerResponses {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
         for (path, item) in &mut openapi.paths.paths {
-            if let Some(operation) = &mut item.post {
+            for operation in [&mut item.post, &mut item.put].into_iter().flatten() {
                 complete(path, true, operation);
             }
             for operation in [
                 &mut item.get,
-                &mut item.put,
                 &mut item.delete,
                 &mut item.patch,
                 &mut item.head,

@@ -5,16 +5,16 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, authenticate_admin};
 use crate::browser;
 use crate::openapi;
 use crate::routes::streams;
-use crate::routes::{acks, chains, events, pending, queue, signals, system, walks};
+use crate::routes::{acks, chains, events, forget, pending, queue, signals, system, walks};
 use crate::{metrics, ApiError, AppState, ServerStore};
 
 /// The router over `state`. Every `/v1` route needs an API key (unless the
@@ -65,9 +65,31 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
         )
         .route("/v1/streams/events", get(streams::events::<S>))
         .route("/v1/streams/signals", get(streams::signals::<S>))
+        .route("/v1/events/{id}/redact", post(forget::redact::<S>))
+        .route(
+            "/v1/retention",
+            get(forget::get_retention::<S>)
+                .put(forget::put_retention::<S>)
+                .delete(forget::delete_retention::<S>),
+        )
+        .route("/v1/retention/run", post(forget::run_retention::<S>))
+        .route(
+            "/v1/correlations/{correlation_id}",
+            delete(forget::remove_chain::<S>),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             authenticate::<S>,
+        ));
+    // The administrator's routes: their own credential, never a tenant's.
+    let admin = Router::new()
+        .route(
+            "/v1/admin/tenants/{tenant}",
+            delete(forget::erase_tenant::<S>),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            authenticate_admin::<S>,
         ));
     let body_limit = state.config().max_body_bytes;
     let router = Router::new()
@@ -76,6 +98,7 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
         .route("/metrics", get(system::metrics::<S>))
         .route("/openapi.json", get(openapi::document))
         .merge(v1)
+        .merge(admin)
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -105,7 +128,7 @@ pub fn app<S: ServerStore>(state: AppState<S>) -> Router {
         router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
-                .allow_methods([Method::GET, Method::POST])
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
                 .allow_headers([
                     AUTHORIZATION,
                     CONTENT_TYPE,

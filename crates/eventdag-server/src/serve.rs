@@ -43,47 +43,63 @@ pub async fn serve_listener<S: ServerStore>(
     })?;
     check_address(&state, addr).await?;
     let router = app(state.clone());
+    // Background retention (`retention_interval`, 0: off). Aborted once
+    // serving ends: each chain removal is one write of the store, so
+    // stopping between two leaves no chain half removed (an archived
+    // chain whose removal did not start is archived again next run).
+    let retention = tokio::spawn(crate::retention::run_periodically(
+        state.clone(),
+        state.inner.shutdown.subscribe(),
+    ));
     let stopping = state.clone();
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
         stopping.begin_shutdown();
     };
-    match state.config().tls.clone() {
-        None => {
-            warn_if_keys_in_clear(&state, addr).await;
-            tracing::info!(%addr, "eventdag server listening (HTTP)");
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(|source| ServeError::Io { addr, source })?;
+    let served: Result<(), ServeError> = async {
+        match state.config().tls.clone() {
+            None => {
+                warn_if_keys_in_clear(&state, addr).await;
+                tracing::info!(%addr, "eventdag server listening (HTTP)");
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .map_err(|source| ServeError::Io { addr, source })?;
+            }
+            Some(tls) => {
+                let rustls = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                    .await
+                    .map_err(|source| ServeError::Tls {
+                        cert: tls.cert.clone(),
+                        key: tls.key.clone(),
+                        source,
+                    })?;
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    stopper.graceful_shutdown(None);
+                });
+                let listener = listener
+                    .into_std()
+                    .map_err(|source| ServeError::Io { addr, source })?;
+                tracing::info!(%addr, "eventdag server listening (HTTPS)");
+                axum_server::from_tcp_rustls(listener, rustls)
+                    .map_err(|source| ServeError::Io { addr, source })?
+                    .handle(handle)
+                    .serve(router.into_make_service())
+                    .await
+                    .map_err(|source| ServeError::Io { addr, source })?;
+            }
         }
-        Some(tls) => {
-            let rustls = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
-                .await
-                .map_err(|source| ServeError::Tls {
-                    cert: tls.cert.clone(),
-                    key: tls.key.clone(),
-                    source,
-                })?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                stopper.graceful_shutdown(None);
-            });
-            let listener = listener
-                .into_std()
-                .map_err(|source| ServeError::Io { addr, source })?;
-            tracing::info!(%addr, "eventdag server listening (HTTPS)");
-            axum_server::from_tcp_rustls(listener, rustls)
-                .map_err(|source| ServeError::Io { addr, source })?
-                .handle(handle)
-                .serve(router.into_make_service())
-                .await
-                .map_err(|source| ServeError::Io { addr, source })?;
-        }
+        Ok(())
     }
+    .await;
+    retention.abort();
+    // The task's end (normal or aborted) is all that matters here.
+    let _ = retention.await;
+    served?;
     tracing::info!("server stopped");
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use eventdag::RawJson;
-use eventdag::{DagStore, TenantStore, WorkQueue};
+use eventdag::{DagStore, Forgetting, TenantStore, WorkQueue};
 use tokio::sync::watch;
 
 use crate::auth::KeyCache;
@@ -14,10 +14,17 @@ use crate::rate_limit::RateLimiter;
 use crate::ServerConfig;
 
 /// What the server needs of a store: events with JSON payloads, the
-/// tenant registry and the work queue. Every EventDag backend qualifies.
-pub trait ServerStore: DagStore<Payload = RawJson> + TenantStore + WorkQueue + 'static {}
+/// tenant registry, the work queue and forgetting (redaction, retention,
+/// tenant erasure). Every EventDag backend qualifies.
+pub trait ServerStore:
+    DagStore<Payload = RawJson> + TenantStore + WorkQueue + Forgetting + 'static
+{
+}
 
-impl<S> ServerStore for S where S: DagStore<Payload = RawJson> + TenantStore + WorkQueue + 'static {}
+impl<S> ServerStore for S where
+    S: DagStore<Payload = RawJson> + TenantStore + WorkQueue + Forgetting + 'static
+{
+}
 
 /// Shared state of the router. Cloning is cheap (one `Arc`).
 pub struct AppState<S> {

@@ -62,7 +62,10 @@ impl<S: ServerStore> AppState<S> {
     /// requests never conflict and no lock is needed here; nothing is read
     /// before or after the write.
     pub(crate) async fn append(&self, draft: NewEvent<RawJson>) -> Result<Stored, ApiError> {
-        let result = self.timed("append", self.dag().append_new(draft)).await;
+        let result = self
+            .timed("append", self.dag().append_new(draft))
+            .await
+            .map(served);
         if result.is_ok() {
             self.inner.metrics.appended(1);
             self.inner.notifier.poke();
@@ -78,7 +81,10 @@ impl<S: ServerStore> AppState<S> {
     ) -> Result<Vec<Stored>, ApiError> {
         let events = self
             .timed("append_batch", self.dag().append_new_batch(drafts))
-            .await?;
+            .await?
+            .into_iter()
+            .map(served)
+            .collect::<Vec<_>>();
         self.inner.metrics.appended(events.len());
         self.inner.notifier.poke();
         Ok(events)
@@ -230,11 +236,19 @@ impl<S: ServerStore> AppState<S> {
         after: u64,
         limit: usize,
     ) -> Result<Vec<CursorEvent<RawJson>>, ApiError> {
-        self.timed(
-            "events_after",
-            self.dag().events_after(tenant, after, limit),
-        )
-        .await
+        let page = self
+            .timed(
+                "events_after",
+                self.dag().events_after(tenant, after, limit),
+            )
+            .await?;
+        Ok(page
+            .into_iter()
+            .map(|entry| CursorEvent {
+                cursor: entry.cursor,
+                event: served(entry.event),
+            })
+            .collect())
     }
 
     pub(crate) async fn signals_after(
@@ -265,6 +279,18 @@ impl<S: ServerStore> AppState<S> {
     }
 }
 
-fn not_found(event_id: EventId) -> ApiError {
+/// The event as the server answers it: a redacted event's payload is
+/// always `null`. The stores read a redacted event without its payload,
+/// but the answer to a re-append of one carries the caller's own payload
+/// beside the mark (the draft's value); it is never echoed back, so that
+/// no answer of this server looks as if the payload were still stored.
+pub(crate) fn served(mut event: Stored) -> Stored {
+    if event.redaction.is_some() {
+        event.payload = RawJson::null();
+    }
+    event
+}
+
+pub(crate) fn not_found(event_id: EventId) -> ApiError {
     ApiError::Store(ErrorEffect::NotFound { event_id })
 }

@@ -3,6 +3,7 @@
 pub(crate) mod acks;
 pub(crate) mod chains;
 pub(crate) mod events;
+pub(crate) mod forget;
 pub(crate) mod pending;
 pub(crate) mod queue;
 pub(crate) mod signals;
