@@ -39,6 +39,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/queue/dead-letters/{id}/requeue"),
     ("get", "/v1/streams/events"),
     ("get", "/v1/streams/signals"),
+    ("post", "/v1/events/{id}/redact"),
+    ("get", "/v1/retention"),
+    ("put", "/v1/retention"),
+    ("delete", "/v1/retention"),
+    ("post", "/v1/retention/run"),
+    ("delete", "/v1/correlations/{correlation_id}"),
+    ("delete", "/v1/admin/tenants/{tenant}"),
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
@@ -69,9 +76,10 @@ async fn openapi_lists_every_route_and_every_listed_route_is_served() {
     for (method, path) in &listed {
         let uri = path
             .replace("{id}", &id.to_string())
-            .replace("{correlation_id}", &id.to_string());
+            .replace("{correlation_id}", &id.to_string())
+            .replace("{tenant}", "acme");
         let method: Method = method.to_uppercase().parse().unwrap();
-        let body = (method == Method::POST).then_some("{}");
+        let body = (method == Method::POST || method == Method::PUT).then_some("{}");
         let reply = if uri.starts_with("/v1/streams/") {
             // Streams answer 200 and stay open: check the head only.
             match common::SseReader::open(&api, &uri, None).await {
@@ -101,6 +109,7 @@ async fn every_status_a_route_answers_is_documented() {
     let store = Arc::new(MemoryDag::<RawJson>::new());
     let config = eventdag_server::ServerConfig {
         max_body_bytes: 64,
+        admin_key: Some(eventdag_server::AdminKey::parse(&"a".repeat(32)).unwrap()),
         ..test_config()
     };
     let keyless = Api::new(Arc::clone(&store), config.clone());
@@ -140,15 +149,18 @@ async fn every_status_a_route_answers_is_documented() {
         let method: Method = method_name.to_uppercase().parse().unwrap();
         let uri = path
             .replace("{id}", &root)
-            .replace("{correlation_id}", &root);
+            .replace("{correlation_id}", &root)
+            .replace("{tenant}", "acme");
         let malformed = path
             .replace("{id}", "nope")
-            .replace("{correlation_id}", "nope");
+            .replace("{correlation_id}", "nope")
+            .replace("{tenant}", "nope");
         let unknown_id = uuid::Uuid::now_v7().to_string();
         let unknown = path
             .replace("{id}", &unknown_id)
-            .replace("{correlation_id}", &unknown_id);
-        let post = method == Method::POST;
+            .replace("{correlation_id}", &unknown_id)
+            .replace("{tenant}", &unknown_id);
+        let post = method == Method::POST || method == Method::PUT;
         let body = post.then_some(r#"{"payload": 1}"#);
         let mut calls = vec![
             request(&method, &uri, &json, body),
@@ -191,13 +203,14 @@ async fn every_status_a_route_answers_is_documented() {
         let method: Method = method_name.to_uppercase().parse().unwrap();
         let uri = path
             .replace("{id}", &root)
-            .replace("{correlation_id}", &root);
+            .replace("{correlation_id}", &root)
+            .replace("{tenant}", "acme");
         if path.starts_with("/v1/streams/") {
             let reply = keyed.send(request(&method, &uri, &[], None)).await;
             answered.insert((method_name.clone(), path.clone(), reply.status.as_u16()));
             continue;
         }
-        let body = (method == Method::POST).then_some(r#"{"payload": 1}"#);
+        let body = (method == Method::POST || method == Method::PUT).then_some(r#"{"payload": 1}"#);
         let reply = keyed.send(request(&method, &uri, &json, body)).await;
         answered.insert((method_name.clone(), path.clone(), reply.status.as_u16()));
     }

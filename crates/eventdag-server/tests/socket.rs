@@ -97,3 +97,93 @@ async fn refuses_non_loopback_without_keys() {
     );
     assert!(error.to_string().contains("no API keys"), "{error}");
 }
+
+/// The background task runs every tenant's policy every
+/// `retention_interval`, writes what it removes to the archive directory
+/// first (one JSON-lines file per tenant per run), and counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_retention_archives_then_removes_old_chains() {
+    use eventdag::{EventDag, EventDagExt, Forgetting, NewEvent, RetentionPolicy, RetentionRule};
+    let store = Arc::new(MemoryDag::<RawJson>::new());
+    let archive = tempfile::tempdir().unwrap();
+    let old = store
+        .append_new(
+            NewEvent::new(RawJson::from_text(r#"{"old":1}"#).unwrap())
+                .timestamp(eventdag::now_micros() - 3_600_000_000),
+        )
+        .await
+        .into_result()
+        .unwrap();
+    let young = store
+        .append_new(NewEvent::new(RawJson::from_text(r#"{"young":1}"#).unwrap()))
+        .await
+        .into_result()
+        .unwrap();
+    let policy = RetentionPolicy {
+        rules: vec![RetentionRule {
+            kind: None,
+            max_age_seconds: 60,
+        }],
+    };
+    store
+        .set_retention_policy(eventdag::DEFAULT_TENANT, Some(policy))
+        .await
+        .into_result()
+        .unwrap();
+    let config = ServerConfig {
+        retention_interval: Duration::from_millis(100),
+        retention_archive_dir: Some(archive.path().to_path_buf()),
+        ..common::test_config()
+    };
+    let state = AppState::new(Arc::clone(&store), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_listener(state, listener, async {
+        let _ = stopped.await;
+    }));
+    let mut removed = false;
+    for _ in 0..100 {
+        if store.read(old.id()).await.into_result().is_err() {
+            removed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(removed, "the old chain was removed in the background");
+    assert!(store.read(young.id()).await.into_result().is_ok());
+    let files: Vec<_> = std::fs::read_dir(archive.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(&format!("{}-", eventdag::DEFAULT_TENANT)),
+        "{name}"
+    );
+    let lines = std::fs::read_to_string(&files[0]).unwrap();
+    let archived: Vec<Value> = lines
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0]["id"], json!(old.id()));
+    assert_eq!(archived[0]["payload"], json!({"old": 1}));
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"eventdag_retention_runs_total{outcome="ok",trigger="background"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("eventdag_retention_removed_events_total 1"),
+        "{metrics}"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

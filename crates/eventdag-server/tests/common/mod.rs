@@ -6,6 +6,7 @@
 pub mod api_cases;
 pub mod auth_cases;
 pub mod bad_input_cases;
+pub mod forget_cases;
 pub mod isolation_cases;
 pub mod limit_cases;
 pub mod payload_cases;
@@ -44,6 +45,11 @@ macro_rules! server_suite {
             bad_input_cases::bad_bodies_are_400_naming_the_field,
             bad_input_cases::bad_paths_and_queries_are_400_naming_the_parameter,
             bad_input_cases::oversized_bodies_and_payloads_are_413,
+            forget_cases::redaction_marks_the_event_and_serves_no_payload,
+            forget_cases::streams_serve_redacted_events_without_payload,
+            forget_cases::forgetting_is_tenant_isolated,
+            forget_cases::retention_is_set_run_and_removed,
+            forget_cases::tenant_erasure_needs_the_admin_key,
             isolation_cases::foreign_ids_fail_on_every_route,
             limit_cases::limit_is_capped,
             limit_cases::rate_limit_is_429_with_retry_after,
