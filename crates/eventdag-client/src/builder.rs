@@ -16,6 +16,7 @@ use crate::{ConnectError, RemoteDag, RetryPolicy};
 pub struct RemoteDagBuilder<P> {
     url: String,
     api_key: Option<String>,
+    admin_key: Option<String>,
     tenant: Option<TenantId>,
     timeout: Duration,
     connect_timeout: Duration,
@@ -31,6 +32,7 @@ impl<P> std::fmt::Debug for RemoteDagBuilder<P> {
         f.debug_struct("RemoteDagBuilder")
             .field("url", &self.url)
             .field("api_key", &self.api_key.is_some())
+            .field("admin_key", &self.admin_key.is_some())
             .field("tenant", &self.tenant)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
@@ -43,6 +45,7 @@ impl<P> RemoteDagBuilder<P> {
         Self {
             url: url.to_owned(),
             api_key: None,
+            admin_key: None,
             tenant: None,
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
@@ -58,6 +61,16 @@ impl<P> RemoteDagBuilder<P> {
     #[must_use]
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// The server's administrator key (its `admin_key` setting), sent
+    /// only to the `/v1/admin` routes: what
+    /// [`eventdag::Forgetting::erase_tenant`] needs. Default none: an
+    /// erasure is refused before anything is sent.
+    #[must_use]
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.admin_key = Some(key.into());
         self
     }
 
@@ -130,6 +143,15 @@ impl<P> RemoteDagBuilder<P> {
                 Some(value)
             }
         };
+        let admin_auth = match &self.admin_key {
+            None => None,
+            Some(key) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {key}"))
+                    .map_err(|_| ConnectError::InvalidApiKey)?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
         let client = match self.client {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -142,6 +164,7 @@ impl<P> RemoteDagBuilder<P> {
                 client,
                 base,
                 auth,
+                admin_auth,
                 timeout: self.timeout,
                 retry: self.retry,
             }),

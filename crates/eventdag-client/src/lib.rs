@@ -1,6 +1,7 @@
 //! The Rust client of `eventdag serve`: [`RemoteDag`] implements
 //! [`eventdag::EventDag`] and [`eventdag::DagStore`] (so also
-//! [`eventdag::EventDagExt`]) and [`eventdag::WorkQueue`] over the
+//! [`eventdag::EventDagExt`]), [`eventdag::WorkQueue`] and
+//! [`eventdag::Forgetting`] over the
 //! HTTP/JSON API, so that code
 //! written against `LmdbDag` or `PgDag` runs against a server on another
 //! machine by changing the line that opens the store.
@@ -43,6 +44,7 @@
 mod builder;
 mod dag;
 mod error;
+mod forget;
 mod message;
 mod queue;
 mod remote;
@@ -56,6 +58,7 @@ mod wire;
 pub use builder::RemoteDagBuilder;
 pub use dag::Payload;
 pub use error::ConnectError;
+pub use forget::ServerRetentionRun;
 pub use remote::RemoteDag;
 pub use retry::RetryPolicy;
 pub use stream::{EventFilter, LiveStream, SignalFilter};

@@ -20,6 +20,8 @@ pub(crate) struct Call {
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) safety: Safety,
     pub(crate) subject: Subject,
+    /// Sent with the administrator key instead of the API key.
+    pub(crate) admin: bool,
 }
 
 impl Call {
@@ -32,6 +34,7 @@ impl Call {
             body: None,
             safety: Safety::Idempotent,
             subject,
+            admin: false,
         }
     }
 
@@ -49,7 +52,34 @@ impl Call {
             body,
             safety,
             subject,
+            admin: false,
         }
+    }
+
+    /// A request of any `method` (`PUT`, `DELETE`) with an optional JSON
+    /// body.
+    pub(crate) fn with_method(
+        method: Method,
+        path: String,
+        body: Option<Vec<u8>>,
+        safety: Safety,
+        subject: Subject,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            body,
+            safety,
+            subject,
+            admin: false,
+        }
+    }
+
+    /// Sent with the administrator key (the `/v1/admin` routes).
+    pub(crate) fn as_admin(mut self) -> Self {
+        self.admin = true;
+        self
     }
 
     /// With `?name=value`.
@@ -65,6 +95,8 @@ pub(crate) struct Transport {
     pub(crate) client: reqwest::Client,
     pub(crate) base: Url,
     pub(crate) auth: Option<HeaderValue>,
+    /// `Bearer <admin key>`, for the `/v1/admin` routes only.
+    pub(crate) admin_auth: Option<HeaderValue>,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
 }
@@ -128,7 +160,16 @@ impl Transport {
     }
 
     async fn attempt<T: DeserializeOwned>(&self, call: &Call, url: Url) -> Attempt<T> {
-        let mut builder = self.request(call.method.clone(), url).timeout(self.timeout);
+        let mut builder = if call.admin {
+            let builder = self.client.request(call.method.clone(), url);
+            match &self.admin_auth {
+                Some(auth) => builder.header(AUTHORIZATION, auth.clone()),
+                None => builder,
+            }
+        } else {
+            self.request(call.method.clone(), url)
+        }
+        .timeout(self.timeout);
         if !call.query.is_empty() {
             builder = builder.query(&call.query);
         }
@@ -221,6 +262,11 @@ fn outcome_unknown(call: &Call, error: &ErrorEffect) -> ErrorEffect {
         message: if call.subject.operation == "claim" {
             format!(
                 "{error}; the request may have reached the server: events it leased stay leased until their lease ends, then any claim gets them again"
+            )
+        } else if call.subject.operation == "remove_chain" {
+            format!(
+                "{error}; the request may have reached the server: read chain {} to find out whether it was removed",
+                call.subject.event_id
             )
         } else if matches!(call.subject.operation, "release_lease" | "requeue") {
             format!(

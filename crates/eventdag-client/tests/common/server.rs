@@ -11,10 +11,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The administrator key of the test servers.
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef0123456789";
+
 /// Settings for tests: keys work at once, streams poll fast, no rate
-/// limit (the suite's concurrency cases would trip it).
+/// limit (the suite's concurrency cases would trip it), admin routes on.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
+        admin_key: Some(eventdag_server::AdminKey::parse(ADMIN_KEY).expect("admin key")),
         key_cache_ttl: Duration::ZERO,
         stream_poll_interval: Duration::from_millis(20),
         rate_limit_per_second: 0,

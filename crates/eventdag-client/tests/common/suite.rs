@@ -12,6 +12,40 @@
 //! | `append::append_rejects_parent_of_other_tenant`, `assigned::append_assigned_validates_like_append`, `batch::append_new_refusals_name_the_new_event` | they expect `TenantMismatch` for another tenant's parent; the server answers it exactly like a missing parent (`ParentNotFound`, 404) so that existence does not leak across tenants (SPEC §7) |
 //! | `append::append_root_then_read_returns_it`, `queries::unacknowledged_oldest_first_with_limit`, `reappend::reappend_compares_given_timestamp_and_correlation`, `reappend::reappend_under_another_tenant_is_not_found`, `conformance_model_based_random_operations` | they append with a caller-given timestamp; `POST /v1/events` has no `timestamp` field (SPEC §7), so the client refuses such an append with `InvalidInput { field: "timestamp" }` rather than store another time |
 //! | `batch::events_after_resumes_in_commit_order`, `signals::signals_after_resumes_from_sequence` | `events_after`/`signals_after` have no request route (only the live streams, tested in `streams.rs`); the adapter answers them from the store behind the server, so these cases would test that store, not the client |
+/// The forgetting cases through `RemoteDag` (redaction, policies, chain
+/// removal through retention). Not run:
+///
+/// | case | why |
+/// | --- | --- |
+/// | `forget::erase_tenant_removes_everything_of_it` | after the erasure the tenant's key is gone, as it must be, so the case's follow-up reads of that tenant (`next_position_for_tenant`) cannot be made over HTTP; `erase_tenant_over_http` in `conformance_lmdb.rs` covers erasure through the client |
+///
+/// The retention case appends its old chains with caller-given
+/// timestamps, which HTTP cannot carry: the adapter writes those drafts
+/// into the store behind the server, and the case's subject (planning on
+/// the store's log, removal and archive through the client) runs as for
+/// the stores.
+#[macro_export]
+macro_rules! remote_forgetting_suite {
+    ($factory:path, $corrupt:path) => {
+        eventdag_testkit::conformance_suite!(@cases $factory;
+            forget::redacted_event_reads_without_payload_with_mark,
+            forget::walks_chains_and_logs_carry_on_through_redaction,
+            forget::verify_reports_redacted_events_intact,
+            forget::redaction_is_idempotent_and_checked,
+            forget::reappend_after_redaction_stays_redacted,
+            forget::retention_plans_then_removes_whole_chains,
+            forget::retention_policies_are_stored_per_tenant,
+        );
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn forget_verify_finds_tampering_beside_redaction() {
+            let (store, guard) = $factory().await;
+            eventdag_testkit::cases::forget::verify_finds_tampering_beside_redaction(&store, |store, id| Box::pin($corrupt(store, id))).await;
+            drop(guard);
+        }
+    };
+}
+
 #[macro_export]
 macro_rules! remote_suite {
     ($factory:path, $corrupt:path) => {
