@@ -42,6 +42,15 @@ fn encode(value: &impl serde::Serialize) -> Result<Vec<u8>, ErrorEffect> {
     serde_json::to_vec(value).map_err(|error| ErrorEffect::invalid("request", error.to_string()))
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_become_one_path_segment() {
+        assert_eq!(super::path_segment("acme"), "acme");
+        assert_eq!(super::path_segment("a b/c?é"), "a%20b%2Fc%3F%C3%A9");
+    }
+}
+
 #[async_trait]
 impl<P: Payload> Forgetting for RemoteDag<P> {
     /// `POST /v1/events/{id}/redact`. Retried (idempotent). The reason is
@@ -184,7 +193,53 @@ pub struct ServerRetentionRun {
     pub archive: Option<String>,
 }
 
+/// The answer of `DELETE /v1/admin/tenants/{tenant}`.
+#[derive(Deserialize)]
+struct ErasureAnswer {
+    tenant_id: TenantId,
+    #[serde(flatten)]
+    erased: TenantErasure,
+}
+
+/// `text` as one path segment: every byte but RFC 3986's unreserved
+/// characters percent-encoded.
+fn path_segment(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 impl<P: Payload> RemoteDag<P> {
+    /// Erases the tenant registered as `name` (or with that id) on the
+    /// server, with the administrator key; answers its id and what was
+    /// removed. An unknown name is `NotFound` (nil id). Retried
+    /// (idempotent: a second erasure of the name finds no tenant).
+    pub async fn erase_named_tenant(&self, name: &str) -> Effect<(TenantId, TenantErasure)> {
+        if self.transport.admin_auth.is_none() {
+            return Effect::Err(ErrorEffect::invalid(
+                "admin_key",
+                "erasing a tenant takes the server's administrator key: build the client with .admin_key(…)",
+            ));
+        }
+        let call = Call::with_method(
+            Method::DELETE,
+            format!("/v1/admin/tenants/{}", path_segment(name)),
+            None,
+            Safety::Idempotent,
+            subject("erase_tenant", Uuid::nil()),
+        )
+        .as_admin();
+        self.get::<ErasureAnswer>(call)
+            .await
+            .map(|answer| (answer.tenant_id, answer.erased))
+    }
+
     /// Runs the key's tenant's retention policy on the server
     /// (`POST /v1/retention/run`): with `dry_run` only the plan, else the
     /// plan and what was removed. A tenant without a policy is
