@@ -39,6 +39,16 @@ pub(crate) struct StoreArgs {
     /// The API key for `--store http://…` (the server's tenant for it).
     #[arg(long, global = true, env = "EVENTDAG_API_KEY", hide_env_values = true)]
     pub(crate) api_key: Option<String>,
+    /// The server's administrator key: for `tenant delete` over
+    /// `--store http://…`, and for `serve` its `admin_key` setting
+    /// (prefer the variable: a flag shows in the process list).
+    #[arg(
+        long,
+        global = true,
+        env = "EVENTDAG_ADMIN_KEY",
+        hide_env_values = true
+    )]
+    pub(crate) admin_key: Option<String>,
 }
 
 /// The subcommands.
@@ -109,6 +119,124 @@ pub(crate) enum Command {
     /// dead letters (docs/queues.md).
     #[command(subcommand)]
     Work(WorkCommand),
+    /// Remove an event's payload for good; the event, its place in the
+    /// graph and its hash stay, and it keeps verifying. Prints the event
+    /// as now stored.
+    Redact {
+        /// The event.
+        id: Uuid,
+        /// Why (kept in the mark): 1 to 1000 bytes, no control characters
+        /// (over HTTP at most 250 characters).
+        #[arg(long)]
+        reason: String,
+        /// The event's tenant (default: the default tenant).
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
+    /// Retention: per-tenant policies that remove whole old correlation
+    /// chains, and runs of them.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+/// `retention` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RetentionCommand {
+    /// Set (replace) a tenant's policy. Rules are tried in order; the
+    /// first whose kind matches a chain's root decides; a chain no rule
+    /// matches is kept. `--max-age 30d [--kind K]` is one rule (tried
+    /// first); `--rule kind=0x6001,max-age=7d` (repeatable, `kind=`
+    /// optional) adds more.
+    Set {
+        /// The tenant (default: the default tenant).
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+        /// Remove chains whose newest event is older than this (`30d`,
+        /// `12h`, `90min`, `1y`).
+        #[arg(long)]
+        max_age: Option<humantime_serde::re::humantime::Duration>,
+        /// With --max-age: only chains whose root has this kind (decimal
+        /// or 0x hex).
+        #[arg(long, value_parser = parse_kind, requires = "max_age")]
+        kind: Option<u16>,
+        /// A rule `[kind=K,]max-age=D` (repeatable).
+        #[arg(long = "rule", value_parser = parse_rule)]
+        rules: Vec<eventdag::RetentionRule>,
+    },
+    /// Print a tenant's policy (or every tenant's with --all).
+    Show {
+        /// The tenant (default: the default tenant).
+        #[arg(long, default_value_t = Uuid::nil(), conflicts_with = "all")]
+        tenant: Uuid,
+        /// Every tenant's policy, one JSON line each.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove a tenant's policy: everything is kept from now on.
+    Clear {
+        /// The tenant (default: the default tenant).
+        #[arg(long, default_value_t = Uuid::nil())]
+        tenant: Uuid,
+    },
+    /// Run a tenant's policy now (or every tenant's with --all); prints one
+    /// JSON line per tenant: `{"tenant_id", "dry_run", "plan", "report",
+    /// "archive"}`.
+    Run {
+        /// The tenant (default: the default tenant).
+        #[arg(long, default_value_t = Uuid::nil(), conflicts_with = "all")]
+        tenant: Uuid,
+        /// Every tenant that has a policy.
+        #[arg(long)]
+        all: bool,
+        /// Only print what would be removed (and the old chains kept, with
+        /// the reason).
+        #[arg(long)]
+        dry_run: bool,
+        /// Append every removed event to this JSON-lines file before it is
+        /// removed (the format `export` writes).
+        #[arg(long, conflicts_with = "dry_run")]
+        archive: Option<PathBuf>,
+    },
+}
+
+/// Parses `[kind=K,]max-age=D` (either order).
+pub(crate) fn parse_rule(text: &str) -> Result<eventdag::RetentionRule, String> {
+    let mut kind = None;
+    let mut max_age = None;
+    for part in text.split(',') {
+        let (name, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("rule {text:?}: expected kind=K,max-age=D"))?;
+        match name.trim() {
+            "kind" => kind = Some(eventdag::EventKind(parse_kind(value.trim())?)),
+            "max-age" | "max_age" => max_age = Some(parse_age(value.trim())?),
+            other => {
+                return Err(format!(
+                    "rule {text:?}: unknown field {other:?}; accepted: kind, max-age"
+                ))
+            }
+        }
+    }
+    let max_age_seconds =
+        max_age.ok_or_else(|| format!("rule {text:?}: max-age is required (e.g. max-age=30d)"))?;
+    Ok(eventdag::RetentionRule {
+        kind,
+        max_age_seconds,
+    })
+}
+
+/// A humantime duration (`30d`) in whole seconds, at least 1.
+pub(crate) fn parse_age(text: &str) -> Result<u64, String> {
+    let duration: std::time::Duration = text
+        .parse::<humantime_serde::re::humantime::Duration>()
+        .map_err(|error| format!("age {text:?}: {error} (e.g. 30d, 12h, 90min)"))?
+        .into();
+    match duration.as_secs() {
+        0 => Err(format!(
+            "age {text:?} is under a second: accepted at least 1s"
+        )),
+        seconds => Ok(seconds),
+    }
 }
 
 /// `work` subcommands. Each names the tenant (default: the default
@@ -226,6 +354,17 @@ pub(crate) enum TenantCommand {
     },
     /// List tenants and their keys (prefixes only).
     List,
+    /// Erase a tenant for good: every event, signal, queue entry, chain
+    /// state, retention policy, API key and its registry entry. Over
+    /// `--store http://…` this needs the server's administrator key
+    /// (`--admin-key` / `EVENTDAG_ADMIN_KEY`).
+    Delete {
+        /// The tenant's name (or id).
+        name: String,
+        /// Confirm: nothing is removed without it.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `key` subcommands.
@@ -473,6 +612,13 @@ pub(crate) struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long)]
     pub(crate) tls_key: Option<PathBuf>,
+    /// How often every tenant's retention policy runs (default 1h; 0 off).
+    #[arg(long)]
+    pub(crate) retention_interval: Option<humantime_serde::re::humantime::Duration>,
+    /// Write the events retention removes here first (JSON lines, one
+    /// file per tenant per run).
+    #[arg(long)]
+    pub(crate) retention_archive_dir: Option<PathBuf>,
     /// The settings loaded from all three sources (filled in by `main`
     /// before the store is opened, since they may name the store).
     #[arg(skip)]
@@ -482,6 +628,25 @@ pub(crate) struct ServeArgs {
 #[cfg(test)]
 mod tests {
     use super::Scale;
+
+    #[test]
+    fn rules_parse_in_either_order_and_say_what_is_wrong() {
+        let rule = super::parse_rule("kind=0x6001,max-age=7d").unwrap();
+        assert_eq!(rule.kind, Some(eventdag::EventKind(0x6001)));
+        assert_eq!(rule.max_age_seconds, 7 * 86_400);
+        let any = super::parse_rule("max-age=90min").unwrap();
+        assert_eq!((any.kind, any.max_age_seconds), (None, 5400));
+        for (bad, says) in [
+            ("kind=1", "max-age is required"),
+            ("max-age=0s", "under a second"),
+            ("age=1d", "unknown field"),
+            ("max-age", "expected kind=K"),
+            ("max-age=soon", "age \"soon\""),
+        ] {
+            let error = super::parse_rule(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+    }
 
     #[test]
     fn scale_counts_round_and_never_reach_zero() {

@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use eventdag::RawJson;
 use eventdag_lmdb::{LmdbDag, LmdbError, LmdbOptions};
 
-use crate::args::{Command, KeyCommand, TenantCommand, WorkCommand};
+use crate::args::{Command, KeyCommand, RetentionCommand, TenantCommand, WorkCommand};
 
 /// Whether `path` holds nothing yet: a store opened there is one this
 /// run creates.
@@ -69,6 +69,13 @@ impl Access {
                 signal: Some(_), ..
             }
             | Command::Key(KeyCommand::Create { .. } | KeyCommand::Revoke { .. })
+            | Command::Tenant(TenantCommand::Delete { .. })
+            | Command::Redact { .. }
+            | Command::Retention(
+                RetentionCommand::Set { .. }
+                | RetentionCommand::Clear { .. }
+                | RetentionCommand::Run { dry_run: false, .. },
+            )
             | Command::Work(
                 WorkCommand::Claim { .. }
                 | WorkCommand::Extend { .. }
@@ -85,6 +92,9 @@ impl Access {
             | Command::Verify(_)
             | Command::Export(_)
             | Command::Tenant(TenantCommand::List)
+            | Command::Retention(
+                RetentionCommand::Show { .. } | RetentionCommand::Run { dry_run: true, .. },
+            )
             | Command::Work(WorkCommand::Dead { .. } | WorkCommand::Show { .. }) => Self::Read,
         }
     }

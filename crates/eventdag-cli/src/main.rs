@@ -63,6 +63,12 @@ fn with_serve_settings(mut cli: Cli, store_named: bool) -> anyhow::Result<Option
         return Ok(Some(cli));
     };
     let mut settings = commands::serve_config::load(args)?;
+    // `--admin-key` / `EVENTDAG_ADMIN_KEY` is the server's `admin_key`
+    // (the variable also reaches it through the settings' own layering).
+    if let Some(key) = &cli.store.admin_key {
+        settings.server.admin_key =
+            Some(eventdag_server::AdminKey::parse(key).context("--admin-key")?);
+    }
     if store_named {
         settings.store = None;
     } else if let Some(store) = &settings.store {
@@ -151,6 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Arc::new(remote::connect(
                 &url,
                 cli.store.api_key.as_deref(),
+                cli.store.admin_key.as_deref(),
                 &cli.command,
             )?);
             commands::run(&store, cli.command, cli.pretty, &mut out).await?;

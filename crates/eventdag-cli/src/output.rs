@@ -31,7 +31,11 @@ pub(crate) fn events(
             .iter_names()
             .map(|(name, _)| name)
             .collect();
-        let mut payload = event.payload.to_string();
+        // A redacted event shows its mark, never a payload.
+        let mut payload = match &event.redaction {
+            Some(mark) => format!("[redacted: {}]", mark.reason),
+            None => event.payload.to_string(),
+        };
         if payload.len() > 60 {
             let cut = (0..=57)
                 .rev()

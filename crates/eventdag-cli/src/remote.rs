@@ -9,26 +9,27 @@ use eventdag::RawJson;
 use std::time::Duration;
 
 use eventdag::{
-    async_trait, AckLease, ApiKeyRecord, ChainState, ClaimRequest, Claimed, CursorEvent,
-    DagPosition, DagStore, DeadLetter, Effect, ErrorEffect, Event, EventDag, EventId, EventKind,
-    Lease, LeaseRef, NewEvent, QueueEntry, SignalRecord, TenantId, TenantRecord, TenantStore,
-    UpstreamSignal, WorkQueue,
+    async_trait, AckLease, ApiKeyRecord, ChainRemoval, ChainState, ClaimRequest, Claimed,
+    CursorEvent, DagPosition, DagStore, DeadLetter, Effect, ErrorEffect, Event, EventDag, EventId,
+    EventKind, Forgetting, Lease, LeaseRef, NewEvent, QueueEntry, RetentionPolicy, SignalRecord,
+    TenantErasure, TenantId, TenantRecord, TenantStore, UpstreamSignal, WorkQueue,
 };
 use eventdag_client::RemoteDag;
 
-use crate::args::Command;
+use crate::args::{Command, TenantCommand};
 
 /// The client for `url`, or why this command cannot run on a server.
 pub(crate) fn connect(
     url: &str,
     api_key: Option<&str>,
+    admin_key: Option<&str>,
     command: &Command,
 ) -> anyhow::Result<Remote> {
     match command {
         Command::Serve(_) => bail!(
             "serve needs a store, not another server: give --store lmdb:DIR, postgres://… or tiered:…"
         ),
-        Command::Tenant(_) | Command::Key(_) => bail!(
+        Command::Tenant(TenantCommand::Create { .. } | TenantCommand::List) | Command::Key(_) => bail!(
             "tenants and keys have no HTTP API: run this command with --store naming the server's own store"
         ),
         Command::Import(_) => bail!(
@@ -42,7 +43,15 @@ pub(crate) fn connect(
         ),
         _ => {}
     }
-    let dag = RemoteDag::connect(url, api_key)
+    let mut builder = RemoteDag::builder(url);
+    if let Some(key) = api_key {
+        builder = builder.api_key(key);
+    }
+    if let Some(key) = admin_key {
+        builder = builder.admin_key(key);
+    }
+    let dag = builder
+        .build()
         .with_context(|| format!("cannot use the server at {url}"))?;
     Ok(Remote(dag))
 }
@@ -242,6 +251,53 @@ impl WorkQueue for Remote {
 
 /// The registry lives with the server's store; `connect` refuses the
 /// commands that manage it, and nothing else calls these.
+/// Forgetting through the server's routes (the key's tenant; erasure
+/// with the administrator key).
+#[async_trait]
+impl Forgetting for Remote {
+    async fn redact(
+        &self,
+        tenant_id: TenantId,
+        event_id: EventId,
+        reason: String,
+    ) -> Effect<Event<RawJson>> {
+        self.0.redact(tenant_id, event_id, reason).await
+    }
+
+    async fn remove_chain(
+        &self,
+        tenant_id: TenantId,
+        correlation_id: EventId,
+        older_than: u64,
+    ) -> Effect<ChainRemoval> {
+        self.0
+            .remove_chain(tenant_id, correlation_id, older_than)
+            .await
+    }
+
+    async fn erase_tenant(&self, tenant_id: TenantId) -> Effect<TenantErasure> {
+        self.0.erase_tenant(tenant_id).await
+    }
+
+    async fn set_retention_policy(
+        &self,
+        tenant_id: TenantId,
+        policy: Option<RetentionPolicy>,
+    ) -> Effect<()> {
+        self.0.set_retention_policy(tenant_id, policy).await
+    }
+
+    async fn retention_policies(&self) -> Effect<Vec<(TenantId, RetentionPolicy)>> {
+        self.0.retention_policies().await
+    }
+}
+
+impl crate::commands::CliStore for Remote {
+    fn remote(&self) -> Option<&RemoteDag<RawJson>> {
+        Some(&self.0)
+    }
+}
+
 #[async_trait]
 impl TenantStore for Remote {
     async fn create_tenant(&self, _tenant: TenantRecord) -> Effect<()> {

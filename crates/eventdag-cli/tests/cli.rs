@@ -392,3 +392,182 @@ fn import_restores_acknowledgments() {
     assert_eq!(copy[0]["acknowledged"], true);
     assert_eq!(copy, original, "same flags and hashes");
 }
+
+fn failed_with(output: &Output, says: &str) {
+    assert!(!output.status.success(), "should have failed");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(says), "expected {says:?} in: {stderr}");
+}
+
+#[test]
+fn redact_removes_the_payload_and_verify_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let root = &ok_lines(&eventdag(
+        &data,
+        &["append", "--payload", r#"{"email":"ada@example.com"}"#],
+    ))[0];
+    let root_id = id_of(root);
+    let child = &ok_lines(&eventdag(
+        &data,
+        &["append", "--payload", r#"{"step":2}"#, "--parent", &root_id],
+    ))[0];
+    let redacted = &ok_lines(&eventdag(
+        &data,
+        &["redact", &root_id, "--reason", "GDPR request 17"],
+    ))[0];
+    assert_eq!(redacted["payload"], Value::Null);
+    assert_eq!(redacted["redaction"]["reason"], "GDPR request 17");
+    assert_eq!(redacted["hash"], root["hash"]);
+    let got = &ok_lines(&eventdag(&data, &["get", &root_id]))[0];
+    assert_eq!(got, redacted);
+    let pretty = eventdag(&data, &["--pretty", "get", &root_id]);
+    let table = String::from_utf8_lossy(&pretty.stdout);
+    assert!(table.contains("[redacted: GDPR request 17]"), "{table}");
+    assert!(!table.contains("ada@example.com"), "{table}");
+
+    let one = &ok_lines(&eventdag(&data, &["verify", &root_id]))[0];
+    assert_eq!(one["first_mismatch"], Value::Null);
+    assert_eq!(one["redacted"], serde_json::json!([root_id]));
+    let chain = &ok_lines(&eventdag(&data, &["verify", "--chain", &root_id]))[0];
+    assert_eq!(chain["checked"], 2);
+    assert_eq!(chain["redacted"], serde_json::json!([root_id]));
+    assert_eq!(chain["unverifiable"], serde_json::json!([]));
+    let _ = child;
+
+    failed_with(
+        &eventdag(&data, &["redact", &root_id, "--reason", ""]),
+        "reason",
+    );
+    let unknown = uuid::Uuid::now_v7().to_string();
+    failed_with(
+        &eventdag(&data, &["redact", &unknown, "--reason", "x"]),
+        "not found",
+    );
+}
+
+#[test]
+fn retention_set_show_run_and_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let old = &ok_lines(&eventdag(&data, &["append", "--payload", r#"{"old":1}"#]))[0];
+    let old_child = &ok_lines(&eventdag(
+        &data,
+        &[
+            "append",
+            "--payload",
+            r#"{"old":2}"#,
+            "--parent",
+            &id_of(old),
+        ],
+    ))[0];
+    let noted = &ok_lines(&eventdag(
+        &data,
+        &["append", "--payload", r#"{"note":1}"#, "--kind", "7"],
+    ))[0];
+    // Older than the one-second rule below.
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
+    let young = &ok_lines(&eventdag(&data, &["append", "--payload", r#"{"young":1}"#]))[0];
+
+    failed_with(
+        &eventdag(&data, &["retention", "show"]),
+        "no retention policy",
+    );
+    failed_with(&eventdag(&data, &["retention", "set"]), "at least one rule");
+    failed_with(
+        &eventdag(&data, &["retention", "set", "--rule", "kind=1"]),
+        "max-age is required",
+    );
+    let set = &ok_lines(&eventdag(
+        &data,
+        &[
+            "retention",
+            "set",
+            "--max-age",
+            "30d",
+            "--kind",
+            "7",
+            "--rule",
+            "max-age=1s",
+        ],
+    ))[0];
+    let policy = serde_json::json!({"rules": [
+        {"kind": 7, "max_age_seconds": 30 * 86_400},
+        {"kind": null, "max_age_seconds": 1},
+    ]});
+    assert_eq!(set["policy"], policy);
+    let shown = &ok_lines(&eventdag(&data, &["retention", "show"]))[0];
+    assert_eq!(shown["policy"], policy);
+    let all = ok_lines(&eventdag(&data, &["retention", "show", "--all"]));
+    assert_eq!(all.len(), 1);
+
+    let dry = &ok_lines(&eventdag(&data, &["retention", "run", "--dry-run"]))[0];
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["report"], Value::Null);
+    let planned: Vec<&str> = dry["plan"]["remove"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["correlation_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(planned, vec![id_of(old)], "the kind-7 chain keeps 30 days");
+    ok_lines(&eventdag(&data, &["get", &id_of(old)]));
+
+    let archive = dir.path().join("removed.jsonl");
+    let archive_text = archive.to_str().unwrap();
+    let run = &ok_lines(&eventdag(
+        &data,
+        &["retention", "run", "--archive", archive_text],
+    ))[0];
+    assert_eq!(run["report"]["removed_chains"], 1);
+    assert_eq!(run["report"]["removed_events"], 2);
+    assert_eq!(run["archive"], archive_text);
+    let archived: Vec<Value> = std::fs::read_to_string(&archive)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let archived_ids: Vec<String> = archived.iter().map(id_of).collect();
+    assert_eq!(archived_ids, vec![id_of(old), id_of(old_child)]);
+    assert_eq!(archived[0]["payload"], serde_json::json!({"old": 1}));
+    failed_with(&eventdag(&data, &["get", &id_of(old)]), "not found");
+    ok_lines(&eventdag(&data, &["get", &id_of(young)]));
+    ok_lines(&eventdag(&data, &["get", &id_of(noted)]));
+    let all_run = ok_lines(&eventdag(&data, &["retention", "run", "--all"]));
+    assert_eq!(all_run[0]["report"]["removed_chains"], 0);
+
+    let cleared = &ok_lines(&eventdag(&data, &["retention", "clear"]))[0];
+    assert_eq!(cleared["cleared"], true);
+    failed_with(
+        &eventdag(&data, &["retention", "run"]),
+        "no retention policy",
+    );
+}
+
+#[test]
+fn tenant_delete_needs_yes_and_erases_the_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let created = &ok_lines(&eventdag(&data, &["tenant", "create", "leaving"]))[0];
+    let tenant = created["tenant_id"].as_str().unwrap().to_owned();
+    let event = &ok_lines(&eventdag(
+        &data,
+        &["append", "--payload", "1", "--tenant", &tenant],
+    ))[0];
+    let stays = &ok_lines(&eventdag(&data, &["append", "--payload", "2"]))[0];
+    failed_with(&eventdag(&data, &["tenant", "delete", "leaving"]), "--yes");
+    ok_lines(&eventdag(&data, &["get", &id_of(event)]));
+    failed_with(
+        &eventdag(&data, &["tenant", "delete", "nobody", "--yes"]),
+        "no tenant is named",
+    );
+    let erased = &ok_lines(&eventdag(&data, &["tenant", "delete", "leaving", "--yes"]))[0];
+    assert_eq!(
+        erased,
+        &serde_json::json!({"tenant_id": tenant, "events": 1, "api_keys": 1, "registered": true})
+    );
+    failed_with(&eventdag(&data, &["get", &id_of(event)]), "not found");
+    ok_lines(&eventdag(&data, &["get", &id_of(stays)]));
+    let tenants = ok_lines(&eventdag(&data, &["tenant", "list"]));
+    assert!(tenants.iter().all(|t| t["tenant_id"] != tenant.as_str()));
+}

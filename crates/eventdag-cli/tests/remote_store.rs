@@ -282,3 +282,113 @@ async fn commands_over_http_print_what_they_print_embedded() {
     );
     assert_eq!(chain_local, chain_http);
 }
+
+/// Forgetting over `--store http://…`: redact, retention (the server's
+/// plan, a local archive, the server's own run), and tenant erasure with
+/// the administrator key; a tenant key is refused there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgetting_commands_over_http() {
+    const ADMIN: &str = "cli-admin-key-0123456789abcdef0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let store = Arc::new(LmdbDag::<eventdag::RawJson>::open(&data).unwrap());
+    let created = eventdag_server::create_tenant(&*store, "acme")
+        .await
+        .unwrap();
+    let key = created.api_key;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = ServerConfig {
+        admin_key: Some(eventdag_server::AdminKey::parse(ADMIN).unwrap()),
+        key_cache_ttl: std::time::Duration::ZERO,
+        ..ServerConfig::default()
+    };
+    let server = tokio::spawn(eventdag_server::serve_listener(
+        AppState::new(Arc::clone(&store), config),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let remote = |list: &[&str]| {
+        let mut all = args(&["--store", &url]);
+        all.extend(args(list));
+        all
+    };
+    let line = |output: &Output| -> Value {
+        serde_json::from_str(stdout(output).lines().next().unwrap()).unwrap()
+    };
+    let k = || Some(key.clone());
+
+    let old = line(&eventdag(remote(&["append", "--payload", r#"{"secret":1}"#]), k()).await);
+    let old_id = old["id"].as_str().unwrap().to_owned();
+    let other = line(&eventdag(remote(&["append", "--payload", r#"{"b":1}"#]), k()).await);
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    let redacted = line(&eventdag(remote(&["redact", &old_id, "--reason", "asked"]), k()).await);
+    assert_eq!(redacted["payload"], Value::Null);
+    assert_eq!(redacted["redaction"]["reason"], "asked");
+    let verified = line(&eventdag(remote(&["verify", &old_id]), k()).await);
+    assert_eq!(verified["redacted"], serde_json::json!([old_id]));
+
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
+    let set = line(&eventdag(remote(&["retention", "set", "--max-age", "1s"]), k()).await);
+    assert_eq!(set["policy"]["rules"][0]["max_age_seconds"], 1);
+    let shown = line(&eventdag(remote(&["retention", "show"]), k()).await);
+    assert_eq!(shown["tenant_id"], created.tenant_id.to_string());
+    let all = eventdag(remote(&["retention", "show", "--all"]), k()).await;
+    assert!(!all.status.success());
+    assert!(String::from_utf8_lossy(&all.stderr).contains("only its own tenant"));
+    let dry = line(&eventdag(remote(&["retention", "run", "--dry-run"]), k()).await);
+    assert_eq!(dry["plan"]["remove"].as_array().unwrap().len(), 2, "{dry}");
+    let archive = dir.path().join("archive.jsonl");
+    // The server's plan, removed chain by chain through the client, each
+    // archived here first.
+    let run = line(
+        &eventdag(
+            remote(&["retention", "run", "--archive", archive.to_str().unwrap()]),
+            k(),
+        )
+        .await,
+    );
+    assert_eq!(run["report"]["removed_events"], 2, "{run}");
+    let archived = std::fs::read_to_string(&archive).unwrap();
+    assert_eq!(archived.lines().count(), 2);
+    assert!(archived.contains(&old_id) && archived.contains(&other_id));
+    assert!(
+        !archived.contains("secret"),
+        "the redacted payload is not archived"
+    );
+    let again = line(&eventdag(remote(&["retention", "run"]), k()).await);
+    assert_eq!(again["report"]["removed_chains"], 0, "the server's own run");
+    let cleared = line(&eventdag(remote(&["retention", "clear"]), k()).await);
+    assert_eq!(cleared["cleared"], true);
+
+    // Erasure: refused without the admin key and with a tenant key.
+    let refused = eventdag(remote(&["tenant", "delete", "acme", "--yes"]), k()).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("admin_key"));
+    let pretender = eventdag(
+        remote(&["--admin-key", &key, "tenant", "delete", "acme", "--yes"]),
+        None,
+    )
+    .await;
+    assert!(!pretender.status.success());
+    let erased = line(
+        &eventdag(
+            remote(&["--admin-key", ADMIN, "tenant", "delete", "acme", "--yes"]),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(erased["tenant_id"], created.tenant_id.to_string());
+    assert_eq!(erased["api_keys"], 1);
+    let locked_out = eventdag(remote(&["unacked"]), k()).await;
+    assert!(
+        !locked_out.status.success(),
+        "the erased tenant's key stops"
+    );
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

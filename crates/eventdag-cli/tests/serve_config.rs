@@ -278,3 +278,81 @@ fn tls_serves_https() {
         "plain HTTP must not be answered: {clear}"
     );
 }
+
+/// The forgetting settings: the administrator key is read from the
+/// variable, the file or the flag and only its hash is ever printed; the
+/// retention interval and archive directory come from every source too,
+/// and a missing archive directory is refused at start.
+#[test]
+fn forgetting_settings_keep_only_the_admin_key_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "serve-admin-key-0123456789abcdef01234567";
+    let archive = dir.path().join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    let archive_text = archive.to_str().unwrap();
+    let shown = eventdag(
+        dir.path(),
+        &[
+            "serve",
+            "--print-config",
+            "--retention-interval",
+            "10m",
+            "--retention-archive-dir",
+            archive_text,
+        ],
+        &[("EVENTDAG_ADMIN_KEY", secret)],
+    );
+    let text = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(
+        !text.contains(secret),
+        "the key itself is never printed: {text}"
+    );
+    let table = printed(&shown);
+    let hashed = server_value(&table, "admin_key")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(hashed.starts_with("sha256:"), "{hashed}");
+    assert_eq!(
+        server_value(&table, "retention_interval").as_str(),
+        Some("10m")
+    );
+    assert_eq!(
+        server_value(&table, "retention_archive_dir").as_str(),
+        Some(archive_text)
+    );
+    // The printed hash configures the same key from a file.
+    std::fs::write(
+        dir.path().join("eventdag.toml"),
+        format!("[server]\nadmin_key = \"{hashed}\"\nretention_interval = \"0s\"\n"),
+    )
+    .unwrap();
+    let from_file = printed(&eventdag(dir.path(), &["serve", "--print-config"], &[]));
+    assert_eq!(
+        server_value(&from_file, "admin_key").as_str(),
+        Some(hashed.as_str())
+    );
+    assert_eq!(
+        server_value(&from_file, "retention_interval").as_str(),
+        Some("0s")
+    );
+    let weak = eventdag(
+        dir.path(),
+        &["serve", "--print-config"],
+        &[("EVENTDAG_ADMIN_KEY", "short")],
+    );
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 32"));
+    let missing = eventdag(
+        dir.path(),
+        &[
+            "serve",
+            "--print-config",
+            "--retention-archive-dir",
+            "/nonexistent/dir",
+        ],
+        &[],
+    );
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("retention_archive_dir"));
+}

@@ -3,6 +3,7 @@
 mod append;
 mod bench;
 mod export;
+mod forget;
 mod import;
 mod import_check;
 mod peers;
@@ -21,8 +22,20 @@ pub(crate) use bench::run_bench;
 pub(crate) use peers::run_peers;
 pub(crate) use serve_config::ServeSettings;
 
-/// What every command needs of a store: what the server needs.
-pub(crate) use eventdag_server::ServerStore as CliStore;
+/// What every command needs of a store: what the server needs, and, for
+/// the few commands that take another way over HTTP (a retention run, a
+/// tenant erasure by name), the client behind `--store http://…`.
+pub(crate) trait CliStore: eventdag_server::ServerStore {
+    /// The client, when the store is a server.
+    fn remote(&self) -> Option<&eventdag_client::RemoteDag<eventdag::RawJson>> {
+        None
+    }
+}
+
+impl CliStore for eventdag::MemoryDag<eventdag::RawJson> {}
+impl CliStore for eventdag_lmdb::LmdbDag<eventdag::RawJson> {}
+impl CliStore for eventdag_postgres::PgDag<eventdag::RawJson> {}
+impl CliStore for eventdag_tiered::TieredDag<eventdag::RawJson> {}
 
 /// Runs a store command, writing results to `out`.
 pub(crate) async fn run<S: CliStore>(
@@ -68,5 +81,9 @@ pub(crate) async fn run<S: CliStore>(
         Command::Tenant(command) => tenants::tenant(store, command, out).await,
         Command::Key(command) => tenants::key(store, command, out).await,
         Command::Work(command) => work::run(store, command, out).await,
+        Command::Redact { id, reason, tenant } => {
+            forget::redact(store, tenant, id, reason, pretty, out).await
+        }
+        Command::Retention(command) => forget::retention(store, command, out).await,
     }
 }

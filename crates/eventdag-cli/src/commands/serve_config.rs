@@ -87,6 +87,10 @@ struct FlagServer {
     cors_origins: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<TlsConfig>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "humantime_serde")]
+    retention_interval: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retention_archive_dir: Option<PathBuf>,
 }
 
 fn given<T>(values: &[T]) -> Option<Vec<T>>
@@ -123,6 +127,8 @@ impl FlagLayer {
                 allowed_hosts: given(&args.allowed_host),
                 cors_origins: given(&args.cors_origin),
                 tls,
+                retention_interval: args.retention_interval.map(Into::into),
+                retention_archive_dir: args.retention_archive_dir.clone(),
             },
         })
     }
@@ -137,8 +143,10 @@ fn server_keys() -> Vec<String> {
         .and_then(|value| value.into_dict())
         .map(|dict| dict.into_keys().collect())
         .unwrap_or_default();
-    // `tls` is absent from the defaults (none); its keys are nested.
-    keys.push("tls".into());
+    // Settings whose default is none are absent from the defaults.
+    for unset in ["tls", "admin_key", "retention_archive_dir"] {
+        keys.push(unset.into());
+    }
     keys
 }
 

@@ -22,6 +22,9 @@ pub(super) async fn tenant<S: CliStore>(
             }
             Ok(())
         }
+        delete @ TenantCommand::Delete { .. } => {
+            super::forget::delete_tenant(store, delete, out).await
+        }
     }
 }
 
