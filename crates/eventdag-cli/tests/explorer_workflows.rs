@@ -1,7 +1,8 @@
 //! The explorer as a place to work, in headless Chromium against the real
 //! `eventdag serve`: one test per capability (landing view and live tail,
-//! search, filters, deep links and history, readable nodes, the queue and
-//! a chain's signals, a 10,000-event chain), each saving a screenshot
+//! search, filters, deep links and history, readable nodes, redacted
+//! events, the queue and a chain's signals, a 10,000-event chain), each
+//! saving a screenshot
 //! under `target/tmp/explorer/`.
 //!
 //! Every test shares one server over one store, seeded once over HTTP
@@ -754,6 +755,108 @@ async fn nodes_show_kind_summary_lane_and_badges_with_a_legend() {
     browser
         .js("localStorage.removeItem('eventdag.summaryPath');")
         .await;
+    browser.close().await;
+}
+
+/// A redacted event is visibly marked: faded dotted node with an `R`
+/// badge and "(redacted)" for its summary, the reason and time in the
+/// details, no payload anywhere in the page, the legend explaining it,
+/// and the hash check saying it is intact although redacted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redacted_events_are_marked_and_show_no_payload() {
+    let port = shared().port;
+    let _shared = GATE.read().await;
+    // A chain of its own: the seeded chains stay as seeded.
+    let root = append(
+        port,
+        json!({"payload": {"email": "ada@example.com"}, "kind": 4097}),
+    );
+    let child = append(
+        port,
+        json!({"payload": {"step": "after"}, "parents": [root]}),
+    );
+    let mark = post(
+        port,
+        &format!("/v1/events/{root}/redact"),
+        &json!({"reason": "GDPR request 17"}),
+    );
+    assert_eq!(mark["payload"], Value::Null);
+    let browser = Browser::start().await;
+    browser.open(&format!("/?chain={root}&event={root}")).await;
+    browser
+        .wait(
+            "the redaction in the details",
+            "return !!document.getElementById('redaction') && document.querySelectorAll('g.node').length === 2;",
+        )
+        .await;
+    let node = |id: &str, script: &str| {
+        format!("const n = document.querySelector(\"g.node[data-id='{id}']\"); return {script};")
+    };
+    assert_eq!(
+        browser
+            .js(&node(&root, "n.classList.contains('redacted')"))
+            .await,
+        json!(true)
+    );
+    assert_eq!(
+        browser
+            .js(&node(&child, "n.classList.contains('redacted')"))
+            .await,
+        json!(false)
+    );
+    assert_eq!(
+        browser
+            .js(&node(
+                &root,
+                "Array.from(n.querySelectorAll('.badge')).map(b => b.dataset.badge)"
+            ))
+            .await,
+        json!(["redacted"])
+    );
+    assert_eq!(
+        browser
+            .js(&node(&root, "n.querySelector('text.summary').textContent"))
+            .await,
+        json!("(redacted)")
+    );
+    assert_eq!(
+        browser
+            .js(&node(&child, "n.querySelector('text.summary').textContent"))
+            .await,
+        json!("after")
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#redaction [data-field=reason]').textContent;")
+            .await,
+        json!("GDPR request 17")
+    );
+    let year = browser
+        .js("return document.getElementById('redaction').textContent;")
+        .await;
+    assert!(year.as_str().unwrap().contains("Redacted 20"), "{year}");
+    assert_eq!(
+        browser
+            .js("return document.getElementById('payload').textContent;")
+            .await,
+        json!("removed by redaction")
+    );
+    browser
+        .wait(
+            "the hash check",
+            "return document.getElementById('verification').textContent.startsWith('intact, redacted');",
+        )
+        .await;
+    let page = browser.js("return document.body.innerHTML;").await;
+    assert!(
+        !page.as_str().unwrap().contains("ada@example.com"),
+        "no payload in the page"
+    );
+    let legend = browser
+        .js("return document.getElementById('legend').textContent;")
+        .await;
+    assert!(legend.as_str().unwrap().contains("redacted"), "{legend}");
+    browser.save_screenshot("redacted.png").await;
     browser.close().await;
 }
 
