@@ -118,7 +118,7 @@ impl<P: Payload> Forgetting for RemoteDag<P> {
             Safety::Idempotent,
             subject("erase_tenant", Uuid::nil()),
         )
-        .as_admin();
+        .with_admin_key();
         self.get(call).await
     }
 
@@ -234,7 +234,7 @@ impl<P: Payload> RemoteDag<P> {
             Safety::Idempotent,
             subject("erase_tenant", Uuid::nil()),
         )
-        .as_admin();
+        .with_admin_key();
         self.get::<ErasureAnswer>(call)
             .await
             .map(|answer| (answer.tenant_id, answer.erased))

@@ -77,7 +77,7 @@ impl Call {
     }
 
     /// Sent with the administrator key (the `/v1/admin` routes).
-    pub(crate) fn as_admin(mut self) -> Self {
+    pub(crate) fn with_admin_key(mut self) -> Self {
         self.admin = true;
         self
     }
