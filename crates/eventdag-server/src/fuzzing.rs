@@ -3,14 +3,15 @@
 
 use crate::query::{parse, Params};
 use crate::routes::streams;
-use crate::routes::{acks, events, LimitParams, NoParams};
+use crate::routes::{acks, events, forget, LimitParams, NoParams};
 use crate::signal_body::SignalBody;
 use crate::{body, NewEventBody};
 
 /// How many decoders accepted an input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Accepted {
-    /// Body decoders (event, batch, signal) that accepted the body.
+    /// Body decoders (event, batch, signal, redaction, retention policy)
+    /// that accepted the body.
     pub bodies: usize,
     /// Query decoders that accepted the query string, besides the one
     /// that takes no parameters.
@@ -39,6 +40,12 @@ pub fn decode_request(data: &[u8]) -> Accepted {
     if let Ok(signal) = body::decode::<SignalBody>(body) {
         accepted.bodies += usize::from(signal.into_signal().is_ok());
     }
+    if body::decode::<forget::RedactBody>(body).is_ok() {
+        accepted.bodies += 1;
+    }
+    if let Ok(policy) = body::decode::<forget::RetentionPolicyBody>(body) {
+        accepted.bodies += usize::from(policy.into_policy().is_ok());
+    }
     params::<NoParams>(&query);
     accepted.queries = [
         params::<LimitParams>(&query),
@@ -47,6 +54,8 @@ pub fn decode_request(data: &[u8]) -> Accepted {
         params::<acks::NextParams>(&query),
         params::<streams::EventStreamParams>(&query),
         params::<streams::SignalStreamParams>(&query),
+        params::<forget::RunParams>(&query),
+        params::<forget::RemoveParams>(&query),
     ]
     .into_iter()
     .filter(|ok| *ok)

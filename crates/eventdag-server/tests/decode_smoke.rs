@@ -12,6 +12,8 @@ const SEEDS: &[&str] = &[
     r#"{"type": "error_propagation", "source_event_id": "0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f60", "error_code": 4294967295, "message": "é\u0000"}"#,
     "limit=10&kind=7&min_depth=0&max_depth=4294967295\0{\"type\":\"cancel\",\"correlation_id\":\"0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f60\",\"reason\":\"r\"}",
     "parent=0190b2f4-7c1e-7aa0-8b31-5d2a3c4e5f60&lane=3&upstream=true&after=18446744073709551615\0[]",
+    "dry_run=false\0{\"reason\": \"GDPR request 17\"}",
+    "older_than=18446744073709551615\0{\"rules\": [{\"kind\": 7, \"max_age_seconds\": 60}, {\"max_age_seconds\": 1}]}",
 ];
 
 /// xorshift64*: deterministic, so a failure reproduces.
@@ -28,7 +30,7 @@ impl Rng {
 
 /// What each seed must be accepted as: bodies, then queries besides the
 /// parameterless one.
-const SEED_ACCEPTED: &[(usize, usize)] = &[(1, 0), (1, 0), (1, 0), (1, 1), (1, 0)];
+const SEED_ACCEPTED: &[(usize, usize)] = &[(1, 0), (1, 0), (1, 0), (1, 1), (1, 0), (1, 1), (1, 1)];
 
 #[test]
 fn decoders_never_panic_and_still_tell_good_from_bad() {

@@ -94,7 +94,7 @@ impl RetentionPolicyBody {
     }
 
     /// The policy, checked as the schema says.
-    fn into_policy(self) -> Result<RetentionPolicy, ApiError> {
+    pub(crate) fn into_policy(self) -> Result<RetentionPolicy, ApiError> {
         if self.rules.is_empty() || self.rules.len() > eventdag::MAX_RETENTION_RULES {
             return Err(ApiError::bad_request(
                 "rules",

@@ -105,6 +105,11 @@ async fn attack(me: &Graph, other: &Graph) -> (usize, Vec<String>) {
                     json!({"type": "error_propagation", "source_event_id": f, "error_code": 1, "message": "x"}),
                 ),
             ),
+            (
+                Method::POST,
+                format!("/v1/events/{f}/redact"),
+                Some(json!({"reason": "not yours"})),
+            ),
             (Method::GET, format!("/v1/next-position?parent={f}"), None),
             (
                 Method::GET,
@@ -168,6 +173,18 @@ async fn attack(me: &Graph, other: &Graph) -> (usize, Vec<String>) {
             );
         }
     }
+    // Removing another tenant's chain finds nothing to remove.
+    let removal = api
+        .call(
+            Method::DELETE,
+            &format!("/v1/correlations/{}?older_than={}", other.root, u64::MAX),
+            None,
+        )
+        .await;
+    check(
+        format!("DELETE /v1/correlations/{} -> {}", other.root, removal.text),
+        removal.json != json!({"outcome": "kept", "reason": "empty"}),
+    );
     // List routes answer 200 but must not contain foreign events.
     let lists = vec![
         format!("/v1/correlations/{}/events", other.root),
@@ -225,6 +242,8 @@ pub async fn foreign_ids_fail_on_every_route<S: ServerStore>(store: Arc<S>) {
     for graph in &graphs {
         let child = graph.api.get(&format!("/v1/events/{}", graph.child)).await;
         assert_eq!(child.json["acknowledged"], json!(false));
+        assert!(child.json.get("redaction").is_none(), "not redacted");
+        assert_ne!(child.json["payload"], Value::Null);
         assert_eq!(child.json["flags"], json!(["REQUIRES_ACK"]));
         let signals = graph
             .api
