@@ -340,20 +340,15 @@ pub(crate) async fn authenticate<S: ServerStore>(
 }
 
 /// Middleware for `/v1/admin`: the request must carry the administrator
-/// key (`admin_key`). With none configured the routes are off (403); a
-/// missing or wrong key, tenant keys included, is 401. Tenant keys are
+/// key (`admin_key`). No key is 401; with no `admin_key` configured the
+/// routes are off and any key is 403; a wrong key, tenant keys
+/// included, is 401. Tenant keys are
 /// never looked up here, so no tenant can reach these routes.
 pub(crate) async fn authenticate_admin<S: ServerStore>(
     State(state): State<AppState<S>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(admin) = &state.config().admin_key else {
-        return ApiError::Forbidden(
-            "the admin routes are off: this server has no admin_key setting".into(),
-        )
-        .into_response();
-    };
     let presented = request
         .headers()
         .get(AUTHORIZATION)
@@ -364,16 +359,28 @@ pub(crate) async fn authenticate_admin<S: ServerStore>(
                 .or_else(|| value.strip_prefix("bearer "))
         })
         .map(str::trim);
-    match presented {
-        Some(key) if admin.matches(key) => next.run(request).await,
-        Some(_) => ApiError::Unauthorized(
-            "not the administrator key: the admin routes take only the server's admin_key, never a tenant's key".into(),
-        )
-        .into_response(),
-        None => ApiError::Unauthorized(
+    // No credentials at all is 401 whether or not the routes are on (the
+    // route requires a bearer key either way); a key sent to a server
+    // without `admin_key` is 403: no key can work there.
+    let Some(presented) = presented else {
+        return ApiError::Unauthorized(
             "missing administrator key: send `Authorization: Bearer <admin key>`".into(),
         )
-        .into_response(),
+        .into_response();
+    };
+    let Some(admin) = &state.config().admin_key else {
+        return ApiError::Forbidden(
+            "the admin routes are off: this server has no admin_key setting".into(),
+        )
+        .into_response();
+    };
+    if admin.matches(presented) {
+        next.run(request).await
+    } else {
+        ApiError::Unauthorized(
+            "not the administrator key: the admin routes take only the server's admin_key, never a tenant's key".into(),
+        )
+        .into_response()
     }
 }
 

@@ -356,7 +356,7 @@ async fn named_tenant<S: ServerStore>(
     responses(
         (status = 200, description = "Every event, signal, queue entry, chain state, retention policy, API key and the registry entry of the tenant are removed; its keys stop working at once. Idempotent by id (a second erasure answers zeros)", body = ErasureDoc),
         (status = 401, description = "No administrator key, or a wrong one (tenant keys never reach this route)", body = crate::api_schemas::ErrorDoc),
-        (status = 403, description = "Admin routes are off: the server has no `admin_key` setting", body = crate::api_schemas::ErrorDoc),
+        (status = 403, description = "Admin routes are off: the server has no `admin_key` setting (to a request with a key; without one the answer is 401)", body = crate::api_schemas::ErrorDoc),
         (status = 404, description = "No tenant has this name", body = crate::api_schemas::ErrorDoc),
     )
 )]

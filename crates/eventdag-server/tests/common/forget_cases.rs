@@ -272,6 +272,8 @@ pub async fn tenant_erasure_needs_the_admin_key<S: ServerStore>(store: Arc<S>) {
     let disabled = off.with_key(ADMIN).call(Method::DELETE, path, None).await;
     assert_eq!(disabled.status, StatusCode::FORBIDDEN, "{}", disabled.text);
     assert!(disabled.message().contains("admin_key"));
+    let bare = off.call(Method::DELETE, path, None).await;
+    assert_eq!(bare.status, StatusCode::UNAUTHORIZED, "no key at all: 401");
     for caller in [&leaving, &staying, &api] {
         let refused = caller.call(Method::DELETE, path, None).await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.text);
