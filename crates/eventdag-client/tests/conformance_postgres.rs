@@ -39,3 +39,14 @@ remote_suite!(fresh, corrupt);
 // runs on common::REMOTE_RACE_EVENTS events (the store's own race, in its
 // crate, runs the full count).
 eventdag_testkit::queue_suite!(fresh, fresh, common::REMOTE_RACE_EVENTS);
+
+// The forgetting cases through the client (common::suite lists what is
+// not run and why).
+remote_forgetting_suite!(fresh, corrupt);
+
+/// Erasure through the client (common::erasure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erase_tenant_over_http() {
+    let (store, _database) = fresh().await;
+    common::erasure::erase_tenant_over_http(&store).await;
+}

@@ -193,7 +193,6 @@ async fn run_one<S: CliStore>(
                 .await
                 .into_result()
                 .with_context(|| format!("retention run of tenant {tenant}"))?;
-            drop(write);
             (report, file.written().map(|p| p.display().to_string()))
         }
         None => (

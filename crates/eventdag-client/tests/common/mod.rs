@@ -11,6 +11,7 @@
 
 #[macro_use]
 pub mod suite;
+pub mod erasure;
 pub mod server;
 pub mod tenanted;
 
