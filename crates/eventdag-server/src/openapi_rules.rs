@@ -29,7 +29,7 @@ const UUID_PARAMETERS: &[&str] = &["id", "correlation_id", "parent", "event_id",
 const U32_PARAMETERS: &[&str] = &["lane", "min_depth", "max_depth"];
 
 /// Parameters that are `u64` (`format: int64` would cap them at 2^63 - 1).
-const U64_PARAMETERS: &[&str] = &["after", "Last-Event-ID", "older_than"];
+const U64_PARAMETERS: &[&str] = &["after", "Last-Event-ID"];
 
 /// Adds what the shared layers answer to every operation.
 pub(crate) struct LayerResponses;
@@ -125,6 +125,12 @@ fn complete(path: &str, is_post: bool, operation: &mut Operation) {
         }
         if U32_PARAMETERS.contains(&parameter.name.as_str()) {
             parameter.schema = Some(RefOr::T(Schema::Object(crate::api_schemas::u32_schema())));
+        }
+        if parameter.name == "older_than" {
+            let mut schema = Object::with_type(Type::Integer);
+            schema.minimum = Some(0.into());
+            schema.maximum = Some(crate::routes::forget::MAX_OLDER_THAN.into());
+            parameter.schema = Some(RefOr::T(Schema::Object(schema)));
         }
         if U64_PARAMETERS.contains(&parameter.name.as_str()) {
             parameter.schema = Some(RefOr::T(Schema::Object(crate::api_schemas::u64_schema())));

@@ -277,6 +277,10 @@ pub(crate) async fn run_retention<S: ServerStore>(
     ))
 }
 
+/// The largest `older_than`: µs timestamps are signed 64-bit on
+/// PostgreSQL (year 294,247).
+pub(crate) const MAX_OLDER_THAN: u64 = 0x7fff_ffff_ffff_ffff;
+
 /// `?older_than=µs`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RemoveParams {
@@ -305,6 +309,17 @@ pub(crate) async fn remove_chain<S: ServerStore>(
     QueryParams(params): QueryParams<RemoveParams>,
 ) -> Result<Json<ChainRemoval>, ApiError> {
     let correlation_id = parse_id("correlation_id", &correlation_id)?;
+    if params.older_than > MAX_OLDER_THAN {
+        // PostgreSQL keeps timestamps as bigint: one limit for every
+        // backend, the one the schema states.
+        return Err(ApiError::bad_request(
+            "older_than",
+            format!(
+                "{} is too large; accepted: at most {MAX_OLDER_THAN}",
+                params.older_than
+            ),
+        ));
+    }
     Ok(Json(
         state
             .remove_chain(caller.tenant_id, correlation_id, params.older_than)

@@ -139,12 +139,24 @@ pub async fn forgetting_is_tenant_isolated<S: ServerStore>(store: Arc<S>) {
     let removal = bob
         .call(
             Method::DELETE,
-            &format!("/v1/correlations/{id}?older_than={}", u64::MAX),
+            &format!("/v1/correlations/{id}?older_than={}", i64::MAX),
             None,
         )
         .await;
     assert_eq!(removal.status, StatusCode::OK);
     assert_eq!(removal.json, json!({"outcome": "kept", "reason": "empty"}));
+    let beyond = bob
+        .call(
+            Method::DELETE,
+            &format!("/v1/correlations/{id}?older_than={}", u64::MAX),
+            None,
+        )
+        .await;
+    assert_eq!(
+        beyond.status,
+        StatusCode::BAD_REQUEST,
+        "one limit on every store"
+    );
     let policy = json!({"rules": [{"max_age_seconds": 60}]});
     let put = bob
         .call(Method::PUT, "/v1/retention", Some(&policy.to_string()))

@@ -177,7 +177,7 @@ async fn attack(me: &Graph, other: &Graph) -> (usize, Vec<String>) {
     let removal = api
         .call(
             Method::DELETE,
-            &format!("/v1/correlations/{}?older_than={}", other.root, u64::MAX),
+            &format!("/v1/correlations/{}?older_than={}", other.root, i64::MAX),
             None,
         )
         .await;
