@@ -393,3 +393,80 @@ async fn oversized_body_sent_in_full_reads_413() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// A web page cannot make a local keyless server forget: simple bodies to
+/// the forgetting routes are 415, requests from a foreign origin or a
+/// rebinding `Host` are 403, and nothing changes.
+#[tokio::test]
+async fn web_pages_cannot_drive_forgetting() {
+    use eventdag::{EventDagExt, Forgetting, NewEvent, RetentionPolicy, RetentionRule};
+    let store = store();
+    let api = Api::new(Arc::clone(&store), test_config());
+    let event = store
+        .append_new(NewEvent::new(RawJson::from_text(r#"{"keep":1}"#).unwrap()))
+        .await
+        .into_result()
+        .unwrap();
+    let id = event.id();
+    let policy = RetentionPolicy {
+        rules: vec![RetentionRule {
+            kind: None,
+            max_age_seconds: 1,
+        }],
+    };
+    store
+        .set_retention_policy(eventdag::DEFAULT_TENANT, Some(policy.clone()))
+        .await
+        .into_result()
+        .unwrap();
+    let request = |method: Method, uri: &str, headers: &[(&str, &str)], body: &str| {
+        let mut builder = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(Body::from(body.to_owned())).unwrap()
+    };
+    let redact = format!("/v1/events/{id}/redact");
+    let chain = format!("/v1/correlations/{id}?older_than=9223372036854775807");
+    let plain = [("content-type", "text/plain")];
+    for (method, uri) in [
+        (Method::POST, redact.as_str()),
+        (Method::PUT, "/v1/retention"),
+    ] {
+        let reply = api
+            .send(request(method.clone(), uri, &plain, r#"{"reason":"x"}"#))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{method} {uri}"
+        );
+    }
+    let json = ("content-type", "application/json");
+    for headers in [
+        [("origin", "http://evil.example"), json],
+        [("host", "evil.example"), json],
+    ] {
+        for (method, uri, body) in [
+            (Method::POST, redact.as_str(), r#"{"reason":"x"}"#),
+            (Method::DELETE, "/v1/retention", ""),
+            (Method::POST, "/v1/retention/run?dry_run=false", ""),
+            (Method::DELETE, chain.as_str(), ""),
+            (Method::DELETE, "/v1/admin/tenants/x", ""),
+        ] {
+            let reply = api.send(request(method.clone(), uri, &headers, body)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{method} {uri} {headers:?}"
+            );
+        }
+    }
+    let read = store.read(id).await.into_result().unwrap();
+    assert!(read.redaction.is_none(), "not redacted");
+    assert_eq!(
+        store.retention_policies().await.into_result().unwrap(),
+        vec![(eventdag::DEFAULT_TENANT, policy)],
+        "the policy stays"
+    );
+}
