@@ -137,6 +137,15 @@ pub(crate) enum Command {
     /// chains, and runs of them.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Embedded store only: write a compacted copy (only the pages in
+    /// use: no byte of a redacted payload or a removed chain) into a new
+    /// or empty directory. Works beside a running server; to purge the
+    /// live store, stop it and replace its directory with the copy.
+    Compact {
+        /// The directory of the copy.
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 /// `retention` subcommands.

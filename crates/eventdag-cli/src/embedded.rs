@@ -92,6 +92,7 @@ impl Access {
             | Command::Verify(_)
             | Command::Export(_)
             | Command::Tenant(TenantCommand::List)
+            | Command::Compact { .. }
             | Command::Retention(
                 RetentionCommand::Show { .. } | RetentionCommand::Run { dry_run: true, .. },
             )

@@ -113,6 +113,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let created = matches!(cli.command, Command::Import(_)) && embedded::is_new(&path);
             let existed = path.exists();
             let store = Arc::new(embedded::open(&path, embedded::Access::of(&cli.command))?);
+            if let Command::Compact { to } = &cli.command {
+                store.compact_into(to).with_context(|| {
+                    format!("cannot compact {} into {}", path.display(), to.display())
+                })?;
+                output::json_line(&mut out, &serde_json::json!({ "compacted_into": to }))?;
+                out.flush()?;
+                return Ok(());
+            }
             if let Command::Verify(args) = &cli.command {
                 if args.id.is_none() && args.chain.is_none() {
                     let report = store.check_consistency().await.into_result()?;

@@ -26,6 +26,9 @@ pub(crate) fn connect(
     command: &Command,
 ) -> anyhow::Result<Remote> {
     match command {
+        Command::Compact { .. } => bail!(
+            "compact works on the embedded store's files: run it on the server's machine with --store lmdb:DIR"
+        ),
         Command::Serve(_) => bail!(
             "serve needs a store, not another server: give --store lmdb:DIR, postgres://… or tiered:…"
         ),

@@ -571,3 +571,41 @@ fn tenant_delete_needs_yes_and_erases_the_tenant() {
     let tenants = ok_lines(&eventdag(&data, &["tenant", "list"]));
     assert!(tenants.iter().all(|t| t["tenant_id"] != tenant.as_str()));
 }
+
+#[test]
+fn compact_writes_a_copy_without_redacted_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let secret = "payload-secret-4f1c9e";
+    let event = &ok_lines(&eventdag(
+        &data,
+        &["append", "--payload", &format!(r#"{{"s":"{secret}"}}"#)],
+    ))[0];
+    ok_lines(&eventdag(
+        &data,
+        &["redact", &id_of(event), "--reason", "gone"],
+    ));
+    let copy = dir.path().join("copy");
+    let done = &ok_lines(&eventdag(
+        &data,
+        &["compact", "--to", copy.to_str().unwrap()],
+    ))[0];
+    assert_eq!(done["compacted_into"], copy.to_str().unwrap());
+    let bytes = std::fs::read(copy.join("data.mdb")).unwrap();
+    assert!(
+        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the copy holds no byte of the redacted payload"
+    );
+    let read = &ok_lines(&eventdag(&copy, &["get", &id_of(event)]))[0];
+    assert_eq!(read["redaction"]["reason"], "gone");
+    failed_with(
+        &eventdag(&data, &["compact", "--to", copy.to_str().unwrap()]),
+        "not empty",
+    );
+    let memory = Command::new(env!("CARGO_BIN_EXE_eventdag"))
+        .args(["--store", "memory:", "compact", "--to"])
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    failed_with(&memory, "embedded store only");
+}

@@ -85,5 +85,9 @@ pub(crate) async fn run<S: CliStore>(
             forget::redact(store, tenant, id, reason, pretty, out).await
         }
         Command::Retention(command) => forget::retention(store, command, out).await,
+        // `main` compacts the embedded store before coming here.
+        Command::Compact { .. } => anyhow::bail!(
+            "compact works on the embedded store only (it copies LMDB's pages in use); on PostgreSQL, VACUUM FULL returns the space of removed rows (docs/storage-postgres.md)"
+        ),
     }
 }
