@@ -95,3 +95,46 @@ fn a_wrong_password_is_not_printed() {
     assert!(stderr.contains("cannot connect to PostgreSQL"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+/// Forgetting on PostgreSQL and through the tiered store: redact (the
+/// event still verifies), a policy with a dry run and a real run, and a
+/// tenant erasure.
+#[test]
+fn redact_retention_and_tenant_delete_on_postgres_and_tiered() {
+    let database = scratch_database();
+    let cache = tempfile::tempdir().unwrap();
+    let tiered = format!("tiered:{},{}", cache.path().display(), database.url());
+    for url in [database.url(), tiered] {
+        let old = eventdag(&url, &["append", "--payload", r#"{"secret":1}"#]);
+        let old_id = old[0]["id"].as_str().unwrap().to_string();
+        let redacted = eventdag(&url, &["redact", &old_id, "--reason", "erase me"]);
+        assert_eq!(redacted[0]["payload"], Value::Null);
+        assert_eq!(redacted[0]["redaction"]["reason"], "erase me");
+        let verified = eventdag(&url, &["verify", &old_id]);
+        assert_eq!(verified[0]["redacted"], serde_json::json!([old_id]));
+        assert_eq!(verified[0]["first_mismatch"], Value::Null);
+
+        std::thread::sleep(std::time::Duration::from_millis(1_200));
+        let young = eventdag(&url, &["append", "--payload", "2"]);
+        eventdag(&url, &["retention", "set", "--rule", "max-age=1s"]);
+        let dry = eventdag(&url, &["retention", "run", "--dry-run"]);
+        let planned: Vec<&str> = dry[0]["plan"]["remove"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["correlation_id"].as_str().unwrap())
+            .collect();
+        assert!(planned.contains(&old_id.as_str()), "{dry:?}");
+        let run = eventdag(&url, &["retention", "run"]);
+        assert!(run[0]["report"]["removed_events"].as_u64().unwrap() >= 1);
+        eventdag(&url, &["get", young[0]["id"].as_str().unwrap()]);
+        eventdag(&url, &["retention", "clear"]);
+
+        let created = eventdag(&url, &["tenant", "create", &format!("leaving-{}", old_id)]);
+        let tenant = created[0]["tenant_id"].as_str().unwrap().to_string();
+        eventdag(&url, &["append", "--payload", "3", "--tenant", &tenant]);
+        let erased = eventdag(&url, &["tenant", "delete", &tenant, "--yes"]);
+        assert_eq!(erased[0]["events"], 1);
+        assert_eq!(erased[0]["api_keys"], 1);
+    }
+}
