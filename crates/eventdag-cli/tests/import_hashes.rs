@@ -288,3 +288,39 @@ fn a_file_exported_by_the_previous_release_imports() {
     assert_eq!(verified["checked"], json!(4));
     assert_eq!(verified["first_mismatch"], Value::Null);
 }
+
+/// An export holding a redacted event imports: the line is checked
+/// against the payload hash its mark kept, stored without the payload and
+/// redacted again with its reason; the chain verifies.
+#[test]
+fn a_redacted_event_exports_and_imports_redacted() {
+    let exported = exported();
+    let source = exported.dir.path().join("source");
+    assert!(eventdag(
+        &source,
+        &["redact", &exported.root, "--reason", "GDPR request 7"]
+    )
+    .status
+    .success());
+    let lines = ok_lines(&eventdag(&source, &["export"]));
+    assert_eq!(lines[0]["redaction"]["reason"], json!("GDPR request 7"));
+    assert_eq!(lines[0]["payload"], Value::Null);
+    let file = exported.file("redacted.jsonl", &lines);
+    let target = exported.target("target");
+    let output = import(&target, &file, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let root = &ok_lines(&eventdag(&target, &["get", &exported.root]))[0];
+    assert_eq!(root["redaction"]["reason"], json!("GDPR request 7"));
+    assert_eq!(root["payload"], Value::Null);
+    assert!(holds(&target, &exported.child));
+    let verified = &ok_lines(&eventdag(&target, &["verify", "--chain", &exported.root]))[0];
+    assert_eq!(verified["first_mismatch"], Value::Null);
+    assert_eq!(verified["redacted"], json!([exported.root]));
+
+    // An edited redaction mark no longer matches the hash.
+    let mut edited = lines.clone();
+    edited[0]["redaction"]["payload_hash"] = json!("00".repeat(32));
+    let edited_file = exported.file("edited-mark.jsonl", &edited);
+    let output = import(&exported.target("refused"), &edited_file, &[]);
+    assert!(!output.status.success(), "an edited mark imported");
+}

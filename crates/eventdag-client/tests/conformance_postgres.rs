@@ -15,7 +15,8 @@ use eventdag_postgres::test_support::ScratchDatabase;
 use eventdag_postgres::{PgDag, PgOptions};
 
 async fn fresh() -> (Tenanted<PgDag<RawJson>>, ScratchDatabase) {
-    let database = ScratchDatabase::create().await;
+    // Copied from the migrated template: no migration runs per test.
+    let database = ScratchDatabase::migrated().await;
     let store = PgDag::connect_with(&database.url(), PgOptions::new().max_connections(4))
         .await
         .expect("connect to the scratch database");

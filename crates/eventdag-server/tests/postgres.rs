@@ -11,7 +11,8 @@ use eventdag_postgres::test_support::ScratchDatabase;
 use eventdag_postgres::{PgDag, PgOptions};
 
 async fn postgres_store() -> (Arc<PgDag<RawJson>>, ScratchDatabase) {
-    let database = ScratchDatabase::create().await;
+    // Copied from the migrated template: no migration runs per test.
+    let database = ScratchDatabase::migrated().await;
     let options = PgOptions::new().max_connections(4);
     let store = PgDag::connect_with(&database.url(), options).await.unwrap();
     (Arc::new(store), database)

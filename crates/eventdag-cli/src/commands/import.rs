@@ -3,6 +3,12 @@
 //! every line's hash checked ([`super::import_check`]), before anything is
 //! stored; a batch the store refuses stores nothing and the error names
 //! its line. One JSON line of counts is printed, also when it fails.
+//!
+//! A redacted line (its payload is gone; its hash was checked against
+//! the payload hash its mark kept) is stored with the `null` payload it
+//! carries and redacted again with its reason, so that it reads as
+//! redacted here too. Its hash in this store is the one of that new
+//! content, as for every imported event sealed again.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
@@ -85,6 +91,15 @@ pub(super) async fn run<S: CliStore>(
                 .await
                 .into_result()
                 .with_context(|| format!("line {line}: cannot restore the acknowledgment"))?;
+        }
+        for (line, event) in batch {
+            if let Some(mark) = &event.redaction {
+                store
+                    .redact(event.tenant_id, event.id(), mark.reason.clone())
+                    .await
+                    .into_result()
+                    .with_context(|| format!("line {line}: cannot restore the redaction"))?;
+            }
         }
         progress.inc(batch.len() as u64);
     }
