@@ -29,6 +29,21 @@ if ! command -v schemathesis >/dev/null 2>&1; then
   python3 -m pip install -q schemathesis
 fi
 
+# The PostgreSQL tests copy a migrated template database
+# (eventdag_template_<hash of the migrations>, built by the first test that
+# needs it); it is dropped when this script ends, like every scratch
+# database, so the shared server keeps nothing of the run.
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
+  local url="${EVENTDAG_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  for template in $(psql "$url" -Atc \
+      "SELECT datname FROM pg_database WHERE datname LIKE 'eventdag\_template\_%'" 2>/dev/null); do
+    psql "$url" -qc "DROP DATABASE IF EXISTS \"$template\" WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+}
+trap cleanup EXIT
+
 cargo test --workspace "$@"
 
 # schemathesis, every check on, against the real server (in-memory store,
@@ -39,7 +54,6 @@ echo "== schemathesis --checks all against eventdag serve"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 EVENTDAG_ADDR="127.0.0.1:$port" target/debug/eventdag --store memory: serve >/dev/null 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 schemathesis run "http://127.0.0.1:$port/openapi.json" --checks all --max-examples 20 \
   --request-timeout 2 --no-color

@@ -6,7 +6,10 @@
 //! holds the schema (`CREATE DATABASE … TEMPLATE`), instead of running
 //! every migration for each of the few hundred tests that need a store:
 //! the template is built once per schema (its name carries a hash of the
-//! migrations), by whichever test process gets there first.
+//! migrations), by whichever test process gets there first. It outlives
+//! the test processes so that they share it; `scripts/test.sh` drops it
+//! when the run ends (a plain `cargo test` leaves it for the next run,
+//! and a changed schema drops the old one).
 
 use sqlx::{Connection, Executor, PgConnection};
 
