@@ -22,7 +22,6 @@ use crate::keys::{self, uuid_at, COMMIT_COUNTER, SIGNAL_COUNTER};
 use crate::read;
 use crate::record::{encode_parts, Body, RecordView};
 use crate::schema::{Db, Dbs};
-use crate::write_event::needs_ack;
 use crate::write_signal::put_json;
 
 /// Key prefix of retention policies in `meta`.
@@ -137,7 +136,7 @@ fn remove_chain(
         facts.push(RemovalFacts {
             event_id: *id,
             timestamp: header.timestamp,
-            waiting_for_ack: needs_ack(header.flags),
+            waiting_for_ack: header.flags.awaits_ack(),
         });
         if outside.is_none() {
             for child in read::ids_with_prefix(txn, &dbs.children, id.as_bytes(), usize::MAX)? {

@@ -21,7 +21,6 @@ use crate::keys::{self, COMMIT_COUNTER};
 use crate::read;
 use crate::record;
 use crate::schema::{Db, Dbs};
-use crate::write_event::needs_ack;
 
 /// Entries for one database, written in key order by [`Entries::flush`].
 #[derive(Default)]
@@ -104,7 +103,7 @@ impl Puts {
             keys::tenant_kind(&tenant, header.event_kind, position, &id),
             Vec::new(),
         );
-        if needs_ack(header.flags) {
+        if header.flags.awaits_ack() {
             self.unacked
                 .push(keys::unacked(header.timestamp, &id), Vec::new());
             self.tenant_unacked.push(

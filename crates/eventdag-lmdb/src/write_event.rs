@@ -14,11 +14,6 @@ use crate::read;
 use crate::record;
 use crate::schema::Dbs;
 
-/// Whether an event with these flags waits in the acknowledgment queue.
-pub(crate) fn needs_ack(flags: EventFlags) -> bool {
-    flags.contains(EventFlags::REQUIRES_ACK) && !flags.contains(EventFlags::ACKNOWLEDGED)
-}
-
 /// One (nested) write transaction of the writer thread, with the tables.
 pub(crate) struct LmdbTxn<'t, 'p> {
     pub(crate) txn: &'t mut RwTxn<'p>,

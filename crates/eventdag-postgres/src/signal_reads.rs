@@ -127,12 +127,8 @@ where
 mod tests {
     use eventdag::EventFlags;
 
-    /// Whether an event with these flags waits for acknowledgment.
-    fn needs_ack(flags: EventFlags) -> bool {
-        flags.contains(EventFlags::REQUIRES_ACK) && !flags.contains(EventFlags::ACKNOWLEDGED)
-    }
-
-    /// The SQL predicate `(flags & 17) = 1` of the queue is this function.
+    /// The SQL predicate `(flags & 17) = 1` of the queue is
+    /// `EventFlags::awaits_ack`.
     #[test]
     fn queue_predicate_matches_the_flags() {
         assert_eq!(
@@ -141,7 +137,7 @@ mod tests {
         );
         for bits in 0..=u8::MAX {
             let flags = EventFlags::from_bits_retain(bits);
-            assert_eq!(needs_ack(flags), bits & 17 == 1, "flags {bits:#010b}");
+            assert_eq!(flags.awaits_ack(), bits & 17 == 1, "flags {bits:#010b}");
         }
     }
 }

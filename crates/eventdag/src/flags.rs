@@ -33,6 +33,14 @@ impl EventFlags {
     /// of the content compared on re-append nor of the hashed encoding.
     pub const STORE_MANAGED: EventFlags = EventFlags::ACKNOWLEDGED.union(EventFlags::COMPENSATED);
 
+    /// Whether an event with these flags waits for acknowledgment (in the
+    /// acknowledgment queue, and for the work queues): it requires one
+    /// and has none yet. PostgreSQL's `(flags & 17) = 1` is the same test.
+    #[must_use]
+    pub const fn awaits_ack(self) -> bool {
+        self.contains(EventFlags::REQUIRES_ACK) && !self.contains(EventFlags::ACKNOWLEDGED)
+    }
+
     /// The names an append accepts, for error messages (not the reserved
     /// flag, nor those only the store sets).
     #[must_use]

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ChainRemoval, DagStore, Effect, ErrorEffect, Event, EventFlags, EventId, EventKind, Forgetting,
-    KeptReason, RetentionPolicy, TenantId, MAX_LIMIT,
+    ChainRemoval, DagStore, Effect, ErrorEffect, Event, EventId, EventKind, Forgetting, KeptReason,
+    RetentionPolicy, TenantId, MAX_LIMIT,
 };
 
 /// A chain the plan removes.
@@ -191,11 +191,7 @@ fn note_event<P>(
     if depth < scan.root.0 {
         scan.root = (depth, header.event_kind);
     }
-    let flags = header.flags;
-    if scan.waiting.is_none()
-        && flags.contains(EventFlags::REQUIRES_ACK)
-        && !flags.contains(EventFlags::ACKNOWLEDGED)
-    {
+    if scan.waiting.is_none() && header.flags.awaits_ack() {
         scan.waiting = Some(header.event_id);
     }
     for parent in &event.parents {

@@ -18,7 +18,6 @@ use crate::layout::DATA_FILE;
 use crate::read;
 use crate::record::RecordView;
 use crate::schema::{Db, Dbs};
-use crate::write_event::needs_ack;
 use crate::LmdbDag;
 
 /// The most problems a report lists (the count is always exact).
@@ -117,7 +116,7 @@ fn expected_keys(view: &RecordView<'_>) -> Expected {
             keys::tenant_kind(&tenant, header.event_kind, position, &id),
         ),
     ];
-    if needs_ack(header.flags) {
+    if header.flags.awaits_ack() {
         keys.push(("unacked", keys::unacked(header.timestamp, &id)));
         keys.push((
             "tenant_unacked",

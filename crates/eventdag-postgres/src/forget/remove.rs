@@ -186,8 +186,7 @@ where
             facts.push(RemovalFacts {
                 event_id,
                 timestamp: model_u64(Some(event_id), "timestamp", ts)?,
-                waiting_for_ack: flags.contains(EventFlags::REQUIRES_ACK)
-                    && !flags.contains(EventFlags::ACKNOWLEDGED),
+                waiting_for_ack: flags.awaits_ack(),
             });
             if outside.is_none() {
                 outside = child.zip(parent);

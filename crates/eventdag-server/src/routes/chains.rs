@@ -15,9 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::State;
 use axum::Json;
-use eventdag::{
-    now_micros, CursorEvent, EventFlags, EventId, EventKind, RawJson, TenantId, MAX_LIMIT,
-};
+use eventdag::{now_micros, CursorEvent, EventId, EventKind, RawJson, TenantId, MAX_LIMIT};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -173,7 +171,7 @@ impl Seen {
         self.lanes.insert(position.lane);
         self.kinds.insert(event.header.event_kind.0);
         let flags = event.header.flags;
-        if flags.contains(EventFlags::REQUIRES_ACK) && !event.is_acknowledged() {
+        if flags.awaits_ack() {
             self.unacknowledged += 1;
         }
         self.holds_root |= event.id() == self.correlation_id;

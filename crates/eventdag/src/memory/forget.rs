@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::state::{needs_ack, State};
+use super::state::State;
 use super::MemoryDag;
 use crate::backend::{check_removal, RemovalFacts};
 use crate::{
@@ -78,7 +78,7 @@ impl<P: Clone + Serialize + DeserializeOwned> State<P> {
             .map(|stored| RemovalFacts {
                 event_id: stored.event.header.event_id,
                 timestamp: stored.event.header.timestamp,
-                waiting_for_ack: needs_ack(stored.event.header.flags),
+                waiting_for_ack: stored.event.header.flags.awaits_ack(),
             })
             .collect();
         let outside = self.outside_child(&ids, correlation_id);

@@ -21,7 +21,7 @@ use crate::{
     now_micros, ChainState, CursorEvent, DagPosition, DagStore, Effect, ErrorEffect, Event,
     EventDag, EventId, EventKind, NewEvent, SignalRecord, TenantId, UpstreamSignal, DEFAULT_TENANT,
 };
-use state::{needs_ack, MemoryTxn, State};
+use state::{MemoryTxn, State};
 
 /// The in-memory store. Cloning shares the same store.
 pub struct MemoryDag<P> {
@@ -272,7 +272,7 @@ where
             .map(|(_, id)| *id)
             .filter(|id| {
                 state.events.get(id).is_some_and(|stored| {
-                    stored.event.tenant_id == tenant_id && needs_ack(stored.event.header.flags)
+                    stored.event.tenant_id == tenant_id && stored.event.header.flags.awaits_ack()
                 })
             })
             .take(capped(limit))

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::state::{needs_ack, State};
+use super::state::State;
 use super::MemoryDag;
 use crate::backend::capped;
 use crate::backend::queue::{self as flow, QueueTxn, Waiting};
@@ -47,7 +47,7 @@ impl<P: Clone + Serialize> QueueTxn for State<P> {
             .range((start, std::ops::Bound::Unbounded))
             .filter_map(|(_, id)| self.events.get(id))
             .filter(|stored| {
-                stored.event.tenant_id == tenant_id && needs_ack(stored.event.header.flags)
+                stored.event.tenant_id == tenant_id && stored.event.header.flags.awaits_ack()
             })
             .take(limit)
             .map(|stored| Waiting {

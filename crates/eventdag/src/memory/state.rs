@@ -193,7 +193,7 @@ impl<P: Clone + Serialize> State<P> {
             .or_default()
             .insert((position.depth, position.lane, position.sequence, id));
         self.by_kind.insert(kind_key(&event));
-        if needs_ack(header.flags) {
+        if header.flags.awaits_ack() {
             self.unacked.insert((header.timestamp, id));
         }
         self.tenants
@@ -260,11 +260,6 @@ impl<P: Clone + Serialize> State<P> {
             })
             .unwrap_or_default())
     }
-}
-
-/// Whether an event with these flags waits in the acknowledgment queue.
-pub(super) fn needs_ack(flags: EventFlags) -> bool {
-    flags.contains(EventFlags::REQUIRES_ACK) && !flags.contains(EventFlags::ACKNOWLEDGED)
 }
 
 /// The append flow's primitives over the state, under its write lock.
